@@ -1,1 +1,165 @@
-int main() { return 0; }
+// paddock <config-file>: a ZooKeeper-compatible server.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "config/config.hpp"
+#include "log/logging.hpp"
+#include "plugin/loader.hpp"
+#include "server/four_letter_words.hpp"
+#include "server/server.hpp"
+
+namespace {
+
+using paddock::sdk::PluginKind;
+
+// Values of the config visible to a plugin: the file's entries, then the plugin's defaults.
+class PluginConfigView final : public paddock::sdk::PluginConfig {
+ public:
+  PluginConfigView(const paddock::config::ServerConfig& cfg, const paddock::sdk::PluginDescriptor& d)
+      : cfg_(cfg), desc_(d) {}
+  std::optional<std::string_view> get(std::string_view key) const override {
+    if (auto it = cfg_.values.find(key); it != cfg_.values.end()) return it->second;
+    for (uint32_t i = 0; i < desc_.config_key_count; ++i) {
+      const auto& k = desc_.config_keys[i];
+      if (key == k.name && k.default_value) return std::string_view(k.default_value);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const paddock::config::ServerConfig& cfg_;
+  const paddock::sdk::PluginDescriptor& desc_;
+};
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "paddock: %s\n", message.c_str());
+  return 2;
+}
+
+void usage() {
+  std::printf("usage: paddock <config-file>\n"
+              "  Starts a ZooKeeper-compatible server from a zoo.cfg-style file.\n"
+              "  --version   print the version and exit\n");
+}
+
+template <typename T>
+paddock::sdk::Status configure(paddock::plugin::Loaded<T>& p, const paddock::config::ServerConfig& cfg,
+                               std::vector<std::unique_ptr<PluginConfigView>>& views,
+                               std::vector<std::unique_ptr<paddock::log::PluginHost>>& hosts) {
+  views.push_back(std::make_unique<PluginConfigView>(cfg, p.descriptor()));
+  hosts.push_back(std::make_unique<paddock::log::PluginHost>(p.descriptor().name));
+  auto st = p->configure(*views.back(), *hosts.back());
+  if (!st) {
+    return paddock::sdk::Status::error("plugin " + p.file() + ": configuration failed: " + st.message());
+  }
+  return st;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    usage();
+    return 2;
+  }
+  std::string arg = argv[1];
+  if (arg == "--version") {
+    std::printf("paddock %s (Zookeeper version: %s)\n", PADDOCK_VERSION,
+                paddock::server::full_version().c_str());
+    return 0;
+  }
+  if (arg == "--help" || arg == "-h") {
+    usage();
+    return 0;
+  }
+
+  // Signals are taken by sigwait on this thread; every thread started later inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto file = paddock::config::ConfigFile::parse(arg);
+  if (!file) return fail(file.status().message());
+  auto choice = paddock::config::plugin_choice(file.value());
+  if (!choice) return fail(choice.status().message());
+
+  paddock::plugin::Loader loader(choice->plugin_dir.empty() ? paddock::plugin::default_plugin_dir()
+                                                            : choice->plugin_dir);
+  auto storage_lib = loader.inspect(PluginKind::kStorage, choice->storage);
+  if (!storage_lib) return fail(storage_lib.status().message());
+  auto transport_lib = loader.inspect(PluginKind::kTransport, choice->client_transport);
+  if (!transport_lib) return fail(transport_lib.status().message());
+
+  std::vector<paddock::sdk::ConfigKeyDecl> plugin_keys;
+  for (const auto* lib : {&storage_lib.value(), &transport_lib.value()}) {
+    for (uint32_t i = 0; i < lib->descriptor->config_key_count; ++i) {
+      plugin_keys.push_back(lib->descriptor->config_keys[i]);
+    }
+  }
+  auto cfg = paddock::config::load(file.value(), plugin_keys);
+  if (!cfg) return fail(cfg.status().message());
+
+  if (auto st = paddock::log::init(cfg->log_level, cfg->log_file); !st) return fail(st.message());
+  spdlog::info("Paddock {} (ZooKeeper {} protocol) starting with config {}", PADDOCK_VERSION,
+               "3.8", cfg->config_path);
+  for (const auto& e : cfg->ignored) {
+    spdlog::info("config {}:{}: key '{}' is accepted but not acted on by this server", cfg->config_path,
+                 e.line, e.key);
+  }
+
+  auto storage = loader.create<paddock::sdk::Storage>(storage_lib.value());
+  if (!storage) return fail(storage.status().message());
+  auto transport = loader.create<paddock::sdk::Transport>(transport_lib.value());
+  if (!transport) return fail(transport.status().message());
+  for (const auto* p : {&storage_lib.value(), &transport_lib.value()}) {
+    spdlog::info("plugin {} '{}' version {} from {} (ABI {})",
+                 paddock::sdk::plugin_kind_name(p->descriptor->kind), p->descriptor->name,
+                 p->descriptor->version, p->file, p->descriptor->abi_version);
+  }
+
+  std::vector<std::unique_ptr<PluginConfigView>> views;
+  std::vector<std::unique_ptr<paddock::log::PluginHost>> hosts;
+  if (auto st = configure(storage.value(), cfg.value(), views, hosts); !st) {
+    spdlog::critical("{}", st.message());
+    return fail(st.message());
+  }
+  if (auto st = configure(transport.value(), cfg.value(), views, hosts); !st) {
+    spdlog::critical("{}", st.message());
+    return fail(st.message());
+  }
+  paddock::sdk::StorageOptions options;
+  options.data_dir = cfg->data_dir;
+  options.data_log_dir = cfg->data_log_dir;
+  options.pre_alloc_size_bytes = cfg->pre_alloc_size_kb * 1024;
+  options.force_sync = cfg->force_sync;
+  if (auto st = storage.value()->open(options); !st) {
+    spdlog::critical("cannot open storage: {}", st.message());
+    return fail("cannot open storage: " + st.message());
+  }
+
+  paddock::server::Plugins plugins{std::move(storage.value()), std::move(transport.value())};
+  auto server = std::make_unique<paddock::server::Server>(std::move(cfg.value()), std::move(plugins));
+  if (auto st = server->start(); !st) {
+    spdlog::critical("start-up failed: {}", st.message());
+    server.reset();
+    return fail("start-up failed: " + st.message());
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received signal {}, shutting down", sig);
+  server->stop();
+  server.reset();
+  spdlog::shutdown();
+  return 0;
+}

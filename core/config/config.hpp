@@ -31,11 +31,16 @@ enum class KeyUse {
 
 struct KeyDecl {
   std::string_view name;
-  std::string_view type;           // "int", "long", "bool", "string", "path", "list", "addr"
+  std::string_view type;           // "int", "long", "bool", "yesno", "double", "string", "path",
+                                   // "list", "addr"
   std::string_view default_value;  // "" if none
   std::string_view description;
   KeyUse use = KeyUse::kActedOn;
   bool is_prefix = false;          // the name is a family prefix ("ssl.", "server.")
+  // ZooKeeper reads the key as the Java system property "zookeeper.<name>" (its config parser
+  // turns keys it does not know into such properties), so "zookeeper.<name>" is accepted as
+  // another spelling of the same key.
+  bool zookeeper_alias = false;
 };
 
 // The core's key table (ZooKeeper's keys and Paddock's), in declaration order.
@@ -45,7 +50,9 @@ const std::vector<KeyDecl>& core_keys();
 class ConfigFile {
  public:
   // Reads and tokenises `path` (Java properties syntax: `key=value`, `key: value` or
-  // `key value`; `#` and `!` comments; blank lines). Errors: one line naming the file.
+  // `key value`; `#` and `!` comments; blank lines; a line ending in an odd number of
+  // backslashes continues on the next; `\t`, `\uXXXX` ... escapes; keys and values trimmed).
+  // Errors: one line naming the file.
   static sdk::Result<ConfigFile> parse(const std::string& path);
   // Same, from text (for tests); `path` is only used in messages.
   static sdk::Result<ConfigFile> parse_text(const std::string& path, std::string_view text);
@@ -95,6 +102,9 @@ struct ServerConfig {
 
   // Keys accepted but not acted on, with their lines (logged once at start-up).
   std::vector<Entry> ignored;
+  // Values adjusted the way ZooKeeper adjusts them (snapCount below 2, ...) and whitelist
+  // words that name no command: one line each, for the caller to log once at start-up.
+  std::vector<std::string> warnings;
   // Every entry of the file (for plugins reading their own keys).
   std::map<std::string, std::string, std::less<>> values;
 };

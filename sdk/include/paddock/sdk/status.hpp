@@ -81,7 +81,7 @@ class Result {
   explicit operator bool() const noexcept { return is_ok(); }
   T& value() & { return std::get<T>(v_); }
   const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
+  T value() && { return std::get<T>(std::move(v_)); }
   T* operator->() { return &std::get<T>(v_); }
   T& operator*() & { return std::get<T>(v_); }
   Status status() const { return is_ok() ? Status::ok() : std::get<Status>(v_); }

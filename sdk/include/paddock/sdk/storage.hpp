@@ -116,11 +116,13 @@ class PADDOCK_SDK_API Storage : public Plugin {
   virtual Status commit() = 0;
   // The next append starts a new log segment (called before a snapshot).
   virtual Status roll() = 0;
-  // Transactions with zxid >= `from`, in order, across segments.
+  // Committed transactions with zxid >= `from`, in order, across segments.
   virtual Result<std::unique_ptr<TxnIterator>> read_log(Zxid from) = 0;
   // Drops every transaction with zxid > `last_kept`.
   virtual Status truncate_log(Zxid last_kept) = 0;
-  // Highest zxid in the log (0 when empty).
+  // Highest zxid in the log, appended entries not yet committed included (0 when empty).
+  // A log corrupted in its middle is reported here and by read_log(), not by open(), so
+  // truncate_log() can still repair it.
   virtual Result<Zxid> last_logged_zxid() = 0;
 
   // ---- snapshots ----
@@ -128,14 +130,16 @@ class PADDOCK_SDK_API Storage : public Plugin {
   virtual Result<std::unique_ptr<SnapshotWriter>> begin_snapshot(Zxid zxid) = 0;
   // Valid-looking snapshots, newest first.
   virtual Result<std::vector<SnapshotInfo>> list_snapshots() = 0;
-  // Streams one snapshot into `sink`, verifying its checksums.
+  // Streams one snapshot into `sink`, verifying its checksums. Nodes reach the sink before
+  // the seals are checked: on a failing Status the caller discards what it received.
   virtual Status load_snapshot(const SnapshotInfo& snapshot, SnapshotSink& sink) = 0;
 
   // ---- epoch records (currentEpoch / acceptedEpoch) ----
   virtual Result<std::optional<int64_t>> read_epoch(EpochKind kind) = 0;
   virtual Status write_epoch(EpochKind kind, int64_t epoch) = 0;
 
-  // Keeps the newest `retain` snapshots and the logs they need; deletes the rest.
+  // Keeps the newest `retain` (at least 3, as ZooKeeper's PurgeTxnLog) snapshots and the logs
+  // they need; deletes the rest.
   virtual Status purge(int retain) = 0;
 };
 

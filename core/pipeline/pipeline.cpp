@@ -1,0 +1,115 @@
+#include "pipeline/pipeline.hpp"
+
+#include "server/client_connection.hpp"
+
+namespace paddock::pipeline {
+
+bool is_write_op(OpCode op) {
+  switch (op) {
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateContainer:
+    case OpCode::kCreateTtl:
+    case OpCode::kDelete:
+    case OpCode::kDeleteContainer:
+    case OpCode::kSetData:
+    case OpCode::kSetAcl:
+    case OpCode::kCheck:
+    case OpCode::kMulti:
+    case OpCode::kReconfig:
+    case OpCode::kCreateSession:
+    case OpCode::kCloseSession:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string_view Request::remote_address() const {
+  return cnxn ? std::string_view(cnxn->remote_address()) : std::string_view();
+}
+
+Pipeline::Pipeline(sdk::Processor& prep, sdk::Processor& sync, sdk::Processor& final_stage) {
+  stages_.push_back({"prep", &prep, true});
+  stages_.push_back({"sync", &sync, true});
+  stages_.push_back({"final", &final_stage, true});
+}
+
+size_t Pipeline::index_of_core(const char* name) const {
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    if (stages_[i].core && stages_[i].name == name) return i;
+  }
+  return stages_.size();
+}
+
+void Pipeline::insert(sdk::InsertionPoint point, std::string name, sdk::Processor& processor) {
+  size_t at = 0;
+  switch (point) {
+    case sdk::InsertionPoint::kBeforePrep: at = index_of_core("prep"); break;
+    case sdk::InsertionPoint::kAfterPrep: at = index_of_core("sync"); break;
+    case sdk::InsertionPoint::kAfterCommit: at = index_of_core("final"); break;
+    case sdk::InsertionPoint::kAfterFinal: at = stages_.size(); break;
+  }
+  stages_.insert(stages_.begin() + static_cast<ptrdiff_t>(at), {std::move(name), &processor, false});
+}
+
+void Pipeline::submit(std::unique_ptr<Request> r) { run(r.release(), 0); }
+
+void Pipeline::resume(sdk::RequestView& request) {
+  auto& r = static_cast<Request&>(request);
+  run(&r, r.stage + 1);
+}
+
+void Pipeline::resume_with_error(sdk::RequestView& request, sdk::ErrorCode error) {
+  auto& r = static_cast<Request&>(request);
+  r.err = error;
+  r.rejected = true;
+  size_t sync = index_of_core("sync");
+  run(&r, r.stage < sync ? sync : r.stage + 1);
+}
+
+void Pipeline::run(Request* r, size_t from) {
+  const size_t prep = index_of_core("prep");
+  const size_t sync = index_of_core("sync");
+  for (size_t i = from; i < stages_.size(); ++i) {
+    const Stage& stage = stages_[i];
+    // A rejected request skips to the core stages that order and answer it.
+    if (r->rejected && !stage.core) continue;
+    if (r->rejected && i < sync) continue;
+    r->stage = i;
+    if (i == prep && r->is_write() && !r->ordered) {
+      order_mu_.lock();
+      r->ordered = true;
+    }
+    sdk::Decision d = stage.processor->process(*r);
+    if (r->ordered && (i == sync || d.kind != sdk::Decision::Kind::kContinue)) {
+      r->ordered = false;
+      order_mu_.unlock();
+    }
+    switch (d.kind) {
+      case sdk::Decision::Kind::kContinue:
+        break;
+      case sdk::Decision::Kind::kReject:
+        r->err = d.error;
+        r->rejected = true;
+        if (i >= sync) {
+          // Past ordering: the final stage answers it directly.
+          i = index_of_core("final") - 1;
+        }
+        break;
+      case sdk::Decision::Kind::kDeferred:
+        return;
+      case sdk::Decision::Kind::kDone:
+        finish(r);
+        return;
+    }
+  }
+  finish(r);
+}
+
+void Pipeline::finish(Request* r) {
+  if (finisher_) finisher_(*r);
+  delete r;
+}
+
+}  // namespace paddock::pipeline

@@ -1,0 +1,58 @@
+// The request pipeline: an ordered list of processor stages. The core's own stages (prep,
+// sync, final) and third-party processors share the SDK's Processor interface; this class
+// runs a request through them, pauses it where a stage defers, and resumes it.
+//
+// Ordering section: writes must reach the sync stage in zxid order, so the runner holds one
+// lock from the moment a write enters prep until the sync stage has queued it. Reads never
+// take it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "paddock/sdk/processor.hpp"
+#include "pipeline/request.hpp"
+
+namespace paddock::pipeline {
+
+class Pipeline final : public sdk::ProcessorContext {
+ public:
+  struct Stage {
+    std::string name;
+    sdk::Processor* processor = nullptr;
+    bool core = false;  // prep, sync, final
+  };
+
+  // `prep` opens the ordering section, `sync` closes it, `final` answers. Third-party
+  // processors are added around them with insert().
+  Pipeline(sdk::Processor& prep, sdk::Processor& sync, sdk::Processor& final_stage);
+
+  // Adds a processor at an insertion point, after those already there.
+  void insert(sdk::InsertionPoint point, std::string name, sdk::Processor& processor);
+  const std::vector<Stage>& stages() const { return stages_; }
+
+  // Called for every request just before the pipeline drops it.
+  void set_finisher(std::function<void(Request&)> f) { finisher_ = std::move(f); }
+
+  // Takes ownership of `r` and runs it from the first stage.
+  void submit(std::unique_ptr<Request> r);
+
+  // sdk::ProcessorContext
+  void resume(sdk::RequestView& request) override;
+  void resume_with_error(sdk::RequestView& request, sdk::ErrorCode error) override;
+
+ private:
+  void run(Request* r, size_t from);
+  size_t index_of_core(const char* name) const;
+
+  void finish(Request* r);
+
+  std::vector<Stage> stages_;
+  std::mutex order_mu_;
+  std::function<void(Request&)> finisher_;
+};
+
+}  // namespace paddock::pipeline

@@ -1,0 +1,127 @@
+#include "pipeline/sync_stage.hpp"
+
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+#include "paddock/sdk/storage.hpp"
+#include "session/session_tracker.hpp"
+
+namespace paddock::pipeline {
+
+SyncStage::SyncStage(server::ServerContext& ctx, std::function<void()> snapshot)
+    : ctx_(ctx), snapshot_(std::move(snapshot)) {
+  reset_snapshot_threshold();
+}
+
+SyncStage::~SyncStage() { stop(); }
+
+void SyncStage::reset_snapshot_threshold() {
+  // ZooKeeper staggers snapshots: snapCount/2 plus a random share of snapCount/2.
+  int64_t half = std::max<int64_t>(1, ctx_.config.snap_count / 2);
+  snapshot_threshold_ = half + static_cast<int64_t>(rng_() % static_cast<uint64_t>(half));
+}
+
+sdk::Status SyncStage::start(sdk::ProcessorContext& context) {
+  pipeline_ = &context;
+  std::lock_guard lk(mu_);
+  stopping_ = false;
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void SyncStage::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t SyncStage::queued() const {
+  std::lock_guard lk(mu_);
+  return queue_.size();
+}
+
+sdk::Decision SyncStage::process(sdk::RequestView& view) {
+  auto& r = static_cast<Request&>(view);
+  const bool queued_write = r.has_txn || (r.type == OpCode::kSync && !r.rejected);
+  if (queued_write) {
+    if (r.session_ref) {
+      std::lock_guard lk(r.session_ref->mu);
+      r.session_ref->in_flight.push_back(&r);
+      r.in_session_queue = true;
+    }
+    {
+      std::lock_guard lk(mu_);
+      queue_.push_back(&r);
+    }
+    cv_.notify_one();
+    return sdk::Decision::deferred();
+  }
+  // A read (or a refused request) waits if the session has anything ahead of it.
+  if (r.session_ref) {
+    std::lock_guard lk(r.session_ref->mu);
+    if (!r.session_ref->in_flight.empty()) {
+      r.session_ref->in_flight.push_back(&r);
+      return sdk::Decision::deferred();
+    }
+  }
+  return sdk::Decision::next();
+}
+
+void SyncStage::complete(Request& r) {
+  if (!r.in_session_queue || !r.session_ref) return;
+  r.in_session_queue = false;
+  auto& s = *r.session_ref;
+  // Held while the released reads are answered, so a newer read arriving on the I/O thread
+  // cannot overtake them.
+  std::lock_guard lk(s.mu);
+  if (s.in_flight.empty() || s.in_flight.front() != &r) return;
+  s.in_flight.pop_front();
+  while (!s.in_flight.empty()) {
+    Request* next = s.in_flight.front();
+    if (next->has_txn || (next->type == OpCode::kSync && !next->rejected)) break;
+    s.in_flight.pop_front();
+    pipeline_->resume(*next);
+  }
+}
+
+void SyncStage::run() {
+  std::vector<Request*> batch;
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      batch.swap(queue_);
+    }
+    bool appended = false;
+    for (Request* r : batch) {
+      if (!r->has_txn) continue;
+      if (auto st = ctx_.storage.append(r->txn_zxid, r->txn); !st) {
+        spdlog::critical("cannot append zxid 0x{:x} to the transaction log: {}", r->txn_zxid,
+                         st.message());
+        std::_Exit(3);
+      }
+      appended = true;
+      ++logged_since_snapshot_;
+    }
+    if (appended) {
+      if (auto st = ctx_.storage.commit(); !st) {
+        spdlog::critical("cannot commit the transaction log: {}", st.message());
+        std::_Exit(3);
+      }
+    }
+    for (Request* r : batch) pipeline_->resume(*r);
+    batch.clear();
+    if (logged_since_snapshot_ >= snapshot_threshold_) {
+      logged_since_snapshot_ = 0;
+      reset_snapshot_threshold();
+      if (snapshot_) snapshot_();
+    }
+  }
+}
+
+}  // namespace paddock::pipeline

@@ -1,0 +1,131 @@
+#include "server/database.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "paddock/sdk/jute.hpp"
+#include "session/session_tracker.hpp"
+#include "tree/data_tree.hpp"
+
+namespace paddock::server {
+
+using sdk::OpCode;
+
+Database::~Database() { wait_for_snapshot(); }
+
+sdk::Result<Database::Restored> Database::restore() {
+  Restored out;
+  auto snaps = storage_.list_snapshots();
+  if (!snaps) return snaps.status();
+  std::vector<sdk::SessionRecord> sessions;
+  size_t tried = 0;
+  for (const auto& snap : snaps.value()) {
+    if (++tried > 100) break;
+    auto loader = tree_.begin_load();
+    sdk::Status st = storage_.load_snapshot(snap, *loader);
+    if (st) st = loader->finish();
+    if (st) {
+      out.last_zxid = snap.zxid;
+      out.had_snapshot = true;
+      sessions = loader->sessions();
+      spdlog::info("loaded snapshot {} ({} bytes)", snap.name, snap.size_bytes);
+      break;
+    }
+    spdlog::warn("snapshot {} is not usable ({}); trying an older one", snap.name, st.message());
+  }
+  if (!out.had_snapshot) {
+    tree_.reset();
+    auto last = storage_.last_logged_zxid();
+    if (!last) return last.status();
+    if (last.value() > 0) {
+      return sdk::Status::error(
+          "the transaction log reaches zxid 0x" + fmt::format("{:x}", last.value()) +
+          " but no valid snapshot was found; refusing to start on a partial database");
+    }
+  }
+  tree_.set_last_processed_zxid(out.last_zxid);
+  for (const auto& s : sessions) sessions_.add(s.id, s.timeout_ms);
+
+  auto it = storage_.read_log(out.last_zxid + 1);
+  if (!it) return it.status();
+  auto& log = *it.value();
+  while (log.next()) {
+    std::string_view bytes = log.bytes();
+    sdk::jute::Reader r(bytes);
+    sdk::jute::TxnHeader h = sdk::jute::read_txn_header(r);
+    if (!r.ok()) {
+      return sdk::Status::error("transaction at zxid 0x" + fmt::format("{:x}", log.zxid()) +
+                                " is shorter than its header");
+    }
+    if (h.zxid <= out.last_zxid) continue;
+    switch (static_cast<OpCode>(h.type)) {
+      case OpCode::kCreateSession: {
+        int32_t timeout = r.read_int();
+        sessions_.add(h.client_id, timeout);
+        break;
+      }
+      case OpCode::kCloseSession:
+        sessions_.remove(h.client_id);
+        tree_.process_txn(h, r, /*replay=*/true);
+        break;
+      default:
+        tree_.process_txn(h, r, /*replay=*/true);
+        break;
+    }
+    tree_.set_last_processed_zxid(h.zxid);
+    out.last_zxid = h.zxid;
+    ++out.txns_replayed;
+  }
+  if (auto st = log.status(); !st) return st;
+  out.sessions = sessions_.size();
+  return out;
+}
+
+sdk::Status Database::snapshot(bool fsync) {
+  auto start = std::chrono::steady_clock::now();
+  sdk::Zxid zxid = tree_.last_processed_zxid();
+  auto writer = storage_.begin_snapshot(zxid);
+  if (!writer) return writer.status();
+  std::vector<sdk::SessionRecord> sessions;
+  for (const auto& s : sessions_.all()) sessions.push_back({s->id, s->timeout_ms.load()});
+  auto& w = *writer.value();
+  if (auto st = w.write_sessions(sessions); !st) return st;
+  if (auto st = tree_.serialize(w); !st) return st;
+  if (auto st = w.finish(std::nullopt, fsync); !st) return st;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start).count();
+  spdlog::info("snapshot at zxid 0x{:x} written in {} ms", zxid, ms);
+  return {};
+}
+
+void Database::launch() {
+  std::lock_guard lk(mu_);
+  if (running_.exchange(true)) return;
+  if (worker_.joinable()) worker_.join();
+  worker_ = std::thread([this] {
+    if (auto st = snapshot(true); !st) spdlog::error("snapshot failed: {}", st.message());
+    running_ = false;
+  });
+}
+
+void Database::roll_and_snapshot() {
+  if (running_.load()) {
+    spdlog::warn("a snapshot is still being written; skipping this one");
+    return;
+  }
+  if (auto st = storage_.roll(); !st) {
+    spdlog::error("cannot roll the transaction log: {}", st.message());
+    return;
+  }
+  launch();
+}
+
+void Database::snapshot_in_background() { launch(); }
+
+void Database::wait_for_snapshot() {
+  std::lock_guard lk(mu_);
+  if (worker_.joinable()) worker_.join();
+}
+
+}  // namespace paddock::server

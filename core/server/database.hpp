@@ -1,0 +1,54 @@
+// Recovery and snapshots: the bridge between the in-memory state (data tree, sessions) and
+// the storage plugin. Restore = newest valid snapshot + replay of the log after it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "paddock/sdk/status.hpp"
+#include "paddock/sdk/storage.hpp"
+#include "paddock/sdk/types.hpp"
+
+namespace paddock::tree { class DataTree; }
+namespace paddock::session { class SessionTracker; }
+
+namespace paddock::server {
+
+class Database {
+ public:
+  Database(tree::DataTree& tree, session::SessionTracker& sessions, sdk::Storage& storage)
+      : tree_(tree), sessions_(sessions), storage_(storage) {}
+  ~Database();
+
+  struct Restored {
+    sdk::Zxid last_zxid = 0;
+    bool had_snapshot = false;
+    size_t txns_replayed = 0;
+    size_t sessions = 0;
+  };
+  // Loads the newest valid snapshot (trying up to 100, newest first) and replays the log.
+  sdk::Result<Restored> restore();
+
+  // Writes a snapshot of the current state on the calling thread.
+  sdk::Status snapshot(bool fsync);
+  // Rolls the log and writes a snapshot on a background thread, unless one is running.
+  // Called on the sync thread (the only thread that appends).
+  void roll_and_snapshot();
+  // Starts a background snapshot without rolling (before any append).
+  void snapshot_in_background();
+  void wait_for_snapshot();
+
+ private:
+  void launch();
+
+  tree::DataTree& tree_;
+  session::SessionTracker& sessions_;
+  sdk::Storage& storage_;
+  std::mutex mu_;
+  std::thread worker_;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace paddock::server

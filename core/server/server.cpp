@@ -1,0 +1,156 @@
+#include "server/server.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "pipeline/final_stage.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/prep_stage.hpp"
+#include "pipeline/sync_stage.hpp"
+#include "server/client_connection.hpp"
+#include "server/database.hpp"
+#include "server/server_context.hpp"
+#include "server/server_stats.hpp"
+#include "session/session_tracker.hpp"
+#include "tree/data_tree.hpp"
+
+namespace paddock::server {
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Accepts client connections: enforces maxClientCnxns per address, then hands the
+// connection to a ClientConnection.
+class ClientAcceptor final : public sdk::AcceptHandler {
+ public:
+  explicit ClientAcceptor(ServerContext& ctx) : ctx_(ctx) {}
+  void on_accept(std::shared_ptr<sdk::Connection> conn) override {
+    auto c = std::make_shared<ClientConnection>(ctx_, conn);
+    if (!ctx_.connections.add(c, c->remote_ip(), ctx_.config.max_client_cnxns)) {
+      spdlog::warn("too many connections from {}: max is {}", c->remote_ip(),
+                   ctx_.config.max_client_cnxns);
+      conn->close();
+      return;
+    }
+    conn->start(c);
+  }
+
+ private:
+  ServerContext& ctx_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(config::ServerConfig cfg, Plugins p)
+      : config(std::move(cfg)),
+        plugins(std::move(p)),
+        sessions(config.tick_time_ms, 1, [this](std::shared_ptr<session::Session> s) { expire(std::move(s)); }),
+        ctx{config, tree, sessions, stats, connections, *plugins.storage},
+        database(tree, sessions, *plugins.storage),
+        prep(ctx),
+        sync(ctx, [this] { database.roll_and_snapshot(); }),
+        final_stage(ctx),
+        pipeline(prep, sync, final_stage),
+        acceptor(ctx) {
+    ctx.pipeline = &pipeline;
+    ctx.prep = &prep;
+    ctx.sync = &sync;
+    ctx.final_stage = &final_stage;
+    pipeline.set_finisher([this](pipeline::Request& r) { sync.complete(r); });
+  }
+
+  void expire(std::shared_ptr<session::Session> s) {
+    spdlog::info("session 0x{:x} timed out after {} ms", s->id, s->timeout_ms.load());
+    auto r = std::make_unique<pipeline::Request>();
+    r->session_ref = s;
+    r->session_id = s->id;
+    r->type = sdk::OpCode::kCloseSession;
+    pipeline.submit(std::move(r));
+  }
+
+  config::ServerConfig config;
+  Plugins plugins;
+  tree::DataTree tree;
+  ServerStats stats;
+  ConnectionRegistry connections;
+  session::SessionTracker sessions;
+  ServerContext ctx;
+  Database database;
+  pipeline::PrepStage prep;
+  pipeline::SyncStage sync;
+  pipeline::FinalStage final_stage;
+  pipeline::Pipeline pipeline;
+  ClientAcceptor acceptor;
+  std::unique_ptr<sdk::Listener> listener;
+  bool started = false;
+};
+
+Server::Server(config::ServerConfig config, Plugins plugins)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(plugins))) {}
+
+Server::~Server() { stop(); }
+
+sdk::Status Server::start() {
+  Impl& m = *impl_;
+  const auto& cfg = m.config;
+  m.ctx.start_time_ms = wall_ms();
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto restored = m.database.restore();
+  if (!restored) return restored.status();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("database restored in {} ms: last zxid 0x{:x}, {} txns replayed, {} sessions, {} nodes",
+               ms, restored->last_zxid, restored->txns_replayed, restored->sessions,
+               m.tree.node_count());
+  m.prep.set_last_zxid(restored->last_zxid);
+  if (!restored->had_snapshot) {
+    // A fresh dataDir: write snapshot.<zxid> now so the log never exists without one.
+    if (auto st = m.database.snapshot(true); !st) return st;
+  } else if (restored->txns_replayed > 0) {
+    m.database.snapshot_in_background();
+  }
+
+  if (auto st = m.sync.start(m.pipeline); !st) return st;
+  m.sessions.start();
+
+  unsigned io_threads = static_cast<unsigned>(cfg.io_threads);
+  if (io_threads == 0) {
+    unsigned hw = std::thread::hardware_concurrency();
+    io_threads = std::max(1u, std::min(8u, hw == 0 ? 2u : hw));
+  }
+  if (auto st = m.plugins.transport->start(io_threads); !st) return st;
+  std::string host = cfg.client_port_address.empty() ? "0.0.0.0" : cfg.client_port_address;
+  auto listener = m.plugins.transport->listen(host, static_cast<uint16_t>(cfg.client_port), m.acceptor);
+  if (!listener) return listener.status();
+  m.listener = std::move(listener.value());
+  m.ctx.serving = true;
+  m.started = true;
+  spdlog::info("serving clients on {}:{} ({} I/O threads)", host, m.listener->port(), io_threads);
+  return {};
+}
+
+void Server::stop() {
+  if (!impl_ || !impl_->started) return;
+  Impl& m = *impl_;
+  m.started = false;
+  m.ctx.serving = false;
+  if (m.listener) m.listener->close();
+  m.sessions.stop();
+  m.plugins.transport->stop();
+  m.sync.stop();
+  m.database.wait_for_snapshot();
+  if (auto st = m.plugins.storage->commit(); !st) {
+    spdlog::error("final commit failed: {}", st.message());
+  }
+  spdlog::info("server stopped at zxid 0x{:x}", m.tree.last_processed_zxid());
+}
+
+}  // namespace paddock::server

@@ -1,0 +1,499 @@
+#include "tree/data_tree.hpp"
+
+#include "tree/path.hpp"
+#include "txn/txn.hpp"
+
+namespace paddock::tree {
+
+using sdk::OpCode;
+using sdk::jute::Reader;
+using sdk::jute::TxnHeader;
+using watch::EventType;
+
+namespace {
+
+bool is_container(int64_t owner) { return owner == sdk::kContainerEphemeralOwner; }
+// TTL nodes carry 0xFF in the top byte of ephemeralOwner (EphemeralType.TTL).
+bool is_ttl(int64_t owner) {
+  return (static_cast<uint64_t>(owner) & sdk::kTtlMask) == sdk::kTtlMask;
+}
+
+}  // namespace
+
+Stat client_stat(const Node& node) {
+  const StatPersisted& s = node.stat;
+  Stat out;
+  out.czxid = s.czxid;
+  out.mzxid = s.mzxid;
+  out.ctime = s.ctime;
+  out.mtime = s.mtime;
+  out.version = s.version;
+  out.aversion = s.aversion;
+  out.pzxid = s.pzxid;
+  auto num_children = static_cast<int32_t>(node.children.size());
+  out.num_children = num_children;
+  // Persisted cversion counts creations; clients see creations + deletions.
+  out.cversion = s.cversion * 2 - num_children;
+  out.data_length = static_cast<int32_t>(node.data.size());
+  int64_t owner = s.ephemeral_owner;
+  out.ephemeral_owner = (is_container(owner) || is_ttl(owner)) ? 0 : owner;
+  return out;
+}
+
+DataTree::DataTree() { add_system_nodes(); }
+
+void DataTree::add_system_nodes() {
+  auto root = std::make_unique<Node>();
+  root->children.insert("zookeeper");
+  auto zk = std::make_unique<Node>();
+  zk->children.insert("quota");
+  zk->children.insert("config");
+  auto quota = std::make_unique<Node>();
+  auto config = std::make_unique<Node>();
+  config->acl_ref = acls_.acquire({{sdk::perms::kRead, {"world", "anyone"}}});
+  nodes_.emplace("/", std::move(root));
+  nodes_.emplace(std::string(kZookeeperPath), std::move(zk));
+  nodes_.emplace(std::string(kQuotaPath), std::move(quota));
+  nodes_.emplace(std::string(kConfigPath), std::move(config));
+  data_size_ = 1 + static_cast<int64_t>(kZookeeperPath.size() + kQuotaPath.size() + kConfigPath.size());
+}
+
+const Node* DataTree::find(std::string_view path) const {
+  auto it = nodes_.find(path);
+  return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+Node* DataTree::find_mut(std::string_view path) {
+  auto it = nodes_.find(path);
+  return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+const std::vector<sdk::Acl>& DataTree::acl_of(const Node& node) const {
+  static const std::vector<sdk::Acl> kNone;
+  const auto* acl = acls_.lookup(node.acl_ref);
+  return acl ? *acl : kNone;
+}
+
+std::optional<DataTree::NodeInfo> DataTree::node_info(std::string_view path) const {
+  std::shared_lock lk(mu_);
+  const Node* n = find(path);
+  if (!n) return std::nullopt;
+  return NodeInfo{n->stat, static_cast<int32_t>(n->children.size()), acl_of(*n)};
+}
+
+std::vector<std::string> DataTree::ephemerals_of(sdk::SessionId session) const {
+  std::shared_lock lk(mu_);
+  auto it = ephemerals_.find(session);
+  if (it == ephemerals_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+std::vector<std::pair<sdk::SessionId, std::vector<std::string>>> DataTree::all_ephemerals() const {
+  std::shared_lock lk(mu_);
+  std::vector<std::pair<sdk::SessionId, std::vector<std::string>>> out;
+  for (const auto& [s, paths] : ephemerals_) out.emplace_back(s, std::vector<std::string>(paths.begin(), paths.end()));
+  return out;
+}
+
+int64_t DataTree::descendant_count(std::string_view path) const {
+  std::shared_lock lk(mu_);
+  const Node* start = find(path);
+  if (!start) return -1;
+  int64_t count = 0;
+  std::vector<std::string> stack{std::string(path)};
+  while (!stack.empty()) {
+    std::string p = std::move(stack.back());
+    stack.pop_back();
+    const Node* n = find(p);
+    if (!n) continue;
+    for (const auto& c : n->children) {
+      ++count;
+      stack.push_back(p == "/" ? "/" + c : p + "/" + c);
+    }
+  }
+  return count;
+}
+
+size_t DataTree::node_count() const {
+  std::shared_lock lk(mu_);
+  return nodes_.size() + 1;
+}
+
+size_t DataTree::ephemeral_count() const {
+  std::shared_lock lk(mu_);
+  size_t n = 0;
+  for (const auto& [s, paths] : ephemerals_) n += paths.size();
+  return n;
+}
+
+int64_t DataTree::approximate_data_size() const {
+  std::shared_lock lk(mu_);
+  return data_size_;
+}
+
+Zxid DataTree::last_processed_zxid() const { return last_processed_zxid_.load(std::memory_order_acquire); }
+void DataTree::set_last_processed_zxid(Zxid zxid) { last_processed_zxid_.store(zxid, std::memory_order_release); }
+
+void DataTree::remove_watcher(watch::Watcher* w) {
+  data_watches_.remove_watcher(w);
+  child_watches_.remove_watcher(w);
+}
+
+// ---------------------------------------------------------------------------------------
+// Applying transactions
+
+TxnResult DataTree::process_txn(const TxnHeader& header, Reader& body, bool replay) {
+  std::unique_lock lk(mu_);
+  TxnResult rc = apply(header, header.type, body, replay);
+  if (header.zxid > last_processed_zxid_.load(std::memory_order_relaxed)) {
+    last_processed_zxid_.store(header.zxid, std::memory_order_release);
+  }
+  return rc;
+}
+
+TxnResult DataTree::apply(const TxnHeader& h, int32_t type, Reader& body, bool replay) {
+  TxnResult rc;
+  rc.type = type;
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateContainer:
+    case OpCode::kCreateTtl: {
+      txn::CreateTxn t;
+      if (!txn::read_create(body, type, t)) { rc.err = ErrorCode::kMarshallingError; break; }
+      rc.path = t.path;
+      int64_t owner = 0;
+      auto op = static_cast<OpCode>(type);
+      if (op == OpCode::kCreateContainer) owner = sdk::kContainerEphemeralOwner;
+      else if (op == OpCode::kCreateTtl) owner = static_cast<int64_t>(sdk::kTtlMask | static_cast<uint64_t>(t.ttl));
+      else if (t.ephemeral) owner = h.client_id;
+      rc.err = create_node(t.path, std::move(t.data), t.acl, owner, t.parent_cversion, h.zxid,
+                           h.time, &rc.stat);
+      if (rc.err == ErrorCode::kNodeExists && (op == OpCode::kCreate || replay)) {
+        // A fuzzy snapshot may already hold this node: still raise the parent's cversion and
+        // pzxid to what the txn says, and repair an ACL reference the snapshot missed.
+        if (Node* parent = find_mut(parent_of(t.path))) {
+          if (t.parent_cversion > parent->stat.cversion) {
+            parent->stat.cversion = t.parent_cversion;
+            parent->stat.pzxid = h.zxid;
+          }
+        }
+        if (Node* n = find_mut(t.path); n && replay && !acls_.contains(n->acl_ref)) {
+          n->acl_ref = acls_.acquire(t.acl);
+        }
+      }
+      break;
+    }
+    case OpCode::kDelete:
+    case OpCode::kDeleteContainer: {
+      std::string path = body.read_string();
+      if (!body.ok()) { rc.err = ErrorCode::kMarshallingError; break; }
+      rc.path = path;
+      rc.err = delete_node(path, h.zxid);
+      break;
+    }
+    case OpCode::kSetData:
+    case OpCode::kReconfig: {
+      std::string path = body.read_string();
+      auto data = body.read_optional_buffer();
+      int32_t version = body.read_int();
+      if (!body.ok()) { rc.err = ErrorCode::kMarshallingError; break; }
+      rc.path = path;
+      rc.err = set_data(path, std::move(data), version, h.zxid, h.time, &rc.stat);
+      break;
+    }
+    case OpCode::kSetAcl: {
+      std::string path = body.read_string();
+      auto acl = sdk::jute::read_acl_list(body);
+      int32_t version = body.read_int();
+      if (!body.ok()) { rc.err = ErrorCode::kMarshallingError; break; }
+      rc.path = path;
+      rc.err = set_acl(path, acl, version, &rc.stat);
+      break;
+    }
+    case OpCode::kCheck: {
+      rc.path = body.read_string();
+      break;
+    }
+    case OpCode::kCreateSession:
+      break;
+    case OpCode::kCloseSession: {
+      std::vector<std::string> listed;
+      // The body may be absent (older logs): then the session's ephemerals are deleted.
+      if (body.remaining() >= 4) {
+        int32_t n = body.read_count(4);
+        for (int32_t i = 0; i < n && body.ok(); ++i) listed.push_back(body.read_string());
+      }
+      kill_session(h.client_id, listed, h.zxid);
+      break;
+    }
+    case OpCode::kError: {
+      rc.err = static_cast<ErrorCode>(body.read_int());
+      break;
+    }
+    case OpCode::kMulti: {
+      std::vector<txn::SubTxn> subs;
+      if (!txn::read_multi(body, subs)) { rc.err = ErrorCode::kMarshallingError; break; }
+      bool failed = false;
+      for (const auto& s : subs) {
+        if (s.type == static_cast<int32_t>(OpCode::kError)) { failed = true; break; }
+      }
+      bool post_failed = false;
+      for (const auto& s : subs) {
+        Reader sub(s.data);
+        TxnResult r;
+        if (failed) {
+          r.type = static_cast<int32_t>(OpCode::kError);
+          if (s.type == static_cast<int32_t>(OpCode::kError)) {
+            r.err = static_cast<ErrorCode>(sub.read_int());
+            post_failed = true;
+          } else {
+            r.err = post_failed ? ErrorCode::kRuntimeInconsistency : ErrorCode::kOk;
+          }
+        } else {
+          r = apply(h, s.type, sub, replay);
+        }
+        if (r.err != ErrorCode::kOk && rc.err == ErrorCode::kOk) rc.err = r.err;
+        rc.multi.push_back(std::move(r));
+      }
+      break;
+    }
+    default:
+      rc.err = ErrorCode::kUnimplemented;
+      break;
+  }
+  return rc;
+}
+
+ErrorCode DataTree::create_node(std::string_view path, std::optional<std::string> data,
+                                const std::vector<sdk::Acl>& acl, int64_t ephemeral_owner,
+                                int32_t parent_cversion, Zxid zxid, int64_t time, Stat* out) {
+  std::string_view parent_path = parent_of(path);
+  Node* parent = find_mut(parent_path);
+  if (!parent || path.size() <= 1) return ErrorCode::kNoNode;
+  std::string_view name = basename_of(path);
+  if (parent->children.count(name)) return ErrorCode::kNodeExists;
+  if (parent_cversion == -1) parent_cversion = parent->stat.cversion + 1;
+  // Replaying over a fuzzy snapshot may meet a parent already past this create.
+  if (parent_cversion > parent->stat.cversion) {
+    parent->stat.cversion = parent_cversion;
+    parent->stat.pzxid = zxid;
+  }
+  auto node = std::make_unique<Node>();
+  node->data_null = !data.has_value();
+  if (data) node->data = std::move(*data);
+  node->acl_ref = acls_.acquire(acl);
+  StatPersisted& s = node->stat;
+  s.czxid = s.mzxid = s.pzxid = zxid;
+  s.ctime = s.mtime = time;
+  s.ephemeral_owner = ephemeral_owner;
+  parent->children.emplace(name);
+  data_size_ += static_cast<int64_t>(path.size() + node->data.size());
+  if (ephemeral_owner != 0) {
+    if (is_container(ephemeral_owner)) containers_.emplace(path);
+    else if (is_ttl(ephemeral_owner)) ttls_.emplace(path);
+    else ephemerals_[ephemeral_owner].emplace(path);
+  }
+  if (out) *out = client_stat(*node);
+  nodes_.emplace(std::string(path), std::move(node));
+  data_watches_.trigger(path, EventType::kNodeCreated);
+  child_watches_.trigger(parent_path, EventType::kNodeChildrenChanged);
+  return ErrorCode::kOk;
+}
+
+ErrorCode DataTree::delete_node(std::string_view path, Zxid zxid) {
+  auto it = nodes_.find(path);
+  if (it == nodes_.end() || path == "/") return ErrorCode::kNoNode;
+  std::string_view parent_path = parent_of(path);
+  Node* parent = find_mut(parent_path);
+  auto handle = nodes_.extract(it);
+  std::string key = std::move(handle.key());
+  std::unique_ptr<Node> node = std::move(handle.mapped());
+  acls_.release(node->acl_ref);
+  data_size_ -= static_cast<int64_t>(key.size() + node->data.size());
+  std::string_view p(key);
+  if (parent) {
+    auto ci = parent->children.find(basename_of(p));
+    if (ci != parent->children.end()) parent->children.erase(ci);
+    if (zxid > parent->stat.pzxid) parent->stat.pzxid = zxid;
+  }
+  int64_t owner = node->stat.ephemeral_owner;
+  if (owner != 0) {
+    if (is_container(owner)) {
+      containers_.erase(key);
+    } else if (is_ttl(owner)) {
+      ttls_.erase(key);
+    } else if (auto ei = ephemerals_.find(owner); ei != ephemerals_.end()) {
+      ei->second.erase(key);
+      if (ei->second.empty()) ephemerals_.erase(ei);
+    }
+  }
+  std::vector<watch::Watcher*> fired;
+  data_watches_.trigger(p, EventType::kNodeDeleted, &fired);
+  child_watches_.trigger(p, EventType::kNodeDeleted, nullptr, &fired);
+  child_watches_.trigger(parent_path.empty() ? std::string_view("/") : parent_path,
+                         EventType::kNodeChildrenChanged);
+  return ErrorCode::kOk;
+}
+
+ErrorCode DataTree::set_data(std::string_view path, std::optional<std::string> data,
+                             int32_t version, Zxid zxid, int64_t time, Stat* out) {
+  Node* n = find_mut(path);
+  if (!n) return ErrorCode::kNoNode;
+  data_size_ -= static_cast<int64_t>(n->data.size());
+  n->data_null = !data.has_value();
+  n->data = data ? std::move(*data) : std::string();
+  data_size_ += static_cast<int64_t>(n->data.size());
+  n->stat.version = version;
+  n->stat.mtime = time;
+  n->stat.mzxid = zxid;
+  if (out) *out = client_stat(*n);
+  data_watches_.trigger(path, EventType::kNodeDataChanged);
+  return ErrorCode::kOk;
+}
+
+ErrorCode DataTree::set_acl(std::string_view path, const std::vector<sdk::Acl>& acl,
+                            int32_t version, Stat* out) {
+  Node* n = find_mut(path);
+  if (!n) return ErrorCode::kNoNode;
+  acls_.release(n->acl_ref);
+  n->acl_ref = acls_.acquire(acl);
+  n->stat.aversion = version;
+  if (out) *out = client_stat(*n);
+  return ErrorCode::kOk;
+}
+
+void DataTree::kill_session(sdk::SessionId session, const std::vector<std::string>& listed,
+                            Zxid zxid) {
+  std::set<std::string> paths(listed.begin(), listed.end());
+  if (auto it = ephemerals_.find(session); it != ephemerals_.end()) {
+    paths.insert(it->second.begin(), it->second.end());
+  }
+  for (const auto& p : paths) {
+    const Node* n = find(p);
+    if (n && n->stat.ephemeral_owner == session) delete_node(p, zxid);
+  }
+  ephemerals_.erase(session);
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshots
+
+sdk::Status DataTree::serialize(sdk::SnapshotWriter& writer) const {
+  {
+    std::vector<sdk::AclRecord> acls;
+    {
+      std::shared_lock lk(mu_);
+      acls = acls_.records();
+    }
+    if (auto st = writer.write_acls(acls); !st) return st;
+  }
+  // Depth-first pre-order, one node per lock hold so the apply thread keeps going.
+  std::vector<std::string> stack{"/"};
+  std::string data;
+  std::vector<std::string> children;
+  while (!stack.empty()) {
+    std::string path = std::move(stack.back());
+    stack.pop_back();
+    sdk::NodeRecord rec;
+    {
+      std::shared_lock lk(mu_);
+      const Node* n = find(path);
+      if (!n) continue;  // deleted since its parent was written
+      data = n->data;
+      rec.data_null = n->data_null;
+      rec.acl_ref = n->acl_ref;
+      rec.stat = n->stat;
+      children.assign(n->children.begin(), n->children.end());
+    }
+    rec.path = path == "/" ? std::string_view() : std::string_view(path);
+    rec.data = data;
+    if (auto st = writer.write_node(rec); !st) return st;
+    for (auto it = children.rbegin(); it != children.rend(); ++it) {
+      stack.push_back(path == "/" ? "/" + *it : path + "/" + *it);
+    }
+  }
+  return sdk::Status::ok();
+}
+
+std::unique_ptr<DataTree::Loader> DataTree::begin_load() {
+  std::unique_lock lk(mu_);
+  nodes_.clear();
+  acls_ = AclCache();
+  ephemerals_.clear();
+  containers_.clear();
+  ttls_.clear();
+  data_size_ = 0;
+  return std::make_unique<Loader>(*this);
+}
+
+void DataTree::reset() {
+  std::unique_lock lk(mu_);
+  nodes_.clear();
+  acls_ = AclCache();
+  ephemerals_.clear();
+  containers_.clear();
+  ttls_.clear();
+  add_system_nodes();
+}
+
+DataTree::Loader::Loader(DataTree& tree) : tree_(tree) {}
+
+sdk::Status DataTree::Loader::on_session(const sdk::SessionRecord& session) {
+  sessions_.push_back(session);
+  return sdk::Status::ok();
+}
+
+sdk::Status DataTree::Loader::on_acl(const sdk::AclRecord& acl) {
+  tree_.acls_.load(acl.ref, acl.acls);
+  return sdk::Status::ok();
+}
+
+sdk::Status DataTree::Loader::on_node(const sdk::NodeRecord& rec) {
+  std::string path = rec.path.empty() ? std::string("/") : std::string(rec.path);
+  auto node = std::make_unique<Node>();
+  node->data_null = rec.data_null;
+  node->data.assign(rec.data);
+  node->acl_ref = rec.acl_ref;
+  node->stat = rec.stat;
+  tree_.acls_.add_usage(rec.acl_ref);
+  tree_.data_size_ += static_cast<int64_t>((path == "/" ? 0 : path.size()) + node->data.size());
+  if (path == "/") {
+    saw_root_ = true;
+  } else {
+    Node* parent = tree_.find_mut(parent_of(path));
+    if (!parent) {
+      return sdk::Status::error("snapshot holds node " + path + " before its parent");
+    }
+    parent->children.emplace(basename_of(path));
+    int64_t owner = rec.stat.ephemeral_owner;
+    if (owner != 0) {
+      if (is_container(owner)) tree_.containers_.emplace(path);
+      else if (is_ttl(owner)) tree_.ttls_.emplace(path);
+      else tree_.ephemerals_[owner].emplace(path);
+    }
+  }
+  tree_.nodes_.insert_or_assign(std::move(path), std::move(node));
+  return sdk::Status::ok();
+}
+
+sdk::Status DataTree::Loader::on_digest(const sdk::SnapshotDigest&) { return sdk::Status::ok(); }
+
+sdk::Status DataTree::Loader::finish() {
+  if (!saw_root_) return sdk::Status::error("snapshot has no root node");
+  // A snapshot always carries the system nodes; recreate them if an old one lacks some.
+  for (std::string_view p : {kZookeeperPath, kQuotaPath, kConfigPath}) {
+    if (!tree_.find(p)) {
+      Node* parent = tree_.find_mut(parent_of(p));
+      if (!parent) continue;
+      parent->children.emplace(basename_of(p));
+      auto n = std::make_unique<Node>();
+      if (p == kConfigPath) n->acl_ref = tree_.acls_.acquire({{sdk::perms::kRead, {"world", "anyone"}}});
+      tree_.nodes_.emplace(std::string(p), std::move(n));
+    }
+  }
+  tree_.acls_.purge_unused();
+  return sdk::Status::ok();
+}
+
+}  // namespace paddock::tree

@@ -1,0 +1,160 @@
+// The in-memory znode tree. Writes arrive only as transactions, applied by one thread in
+// zxid order (process_txn, under the exclusive lock, firing watches before it unlocks);
+// reads take the shared lock through ReadLock. Mirrors ZooKeeper's DataTree semantics,
+// including the idempotent replay rules that make fuzzy snapshots work.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "paddock/sdk/jute.hpp"
+#include "paddock/sdk/status.hpp"
+#include "paddock/sdk/storage.hpp"
+#include "paddock/sdk/types.hpp"
+#include "tree/acl_cache.hpp"
+#include "watch/watch_manager.hpp"
+
+namespace paddock::tree {
+
+using sdk::ErrorCode;
+using sdk::Stat;
+using sdk::StatPersisted;
+using sdk::Zxid;
+using StringHash = watch::StringHash;
+
+struct Node {
+  std::string data;
+  bool data_null = false;
+  int64_t acl_ref = AclCache::kOpenAclUnsafeRef;
+  StatPersisted stat;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> children;
+};
+
+// The client-visible Stat of a node (cversion and ephemeralOwner translated).
+Stat client_stat(const Node& node);
+
+// Outcome of applying one transaction (one entry per sub-op for multi).
+struct TxnResult {
+  int32_t type = 0;         // the txn type applied (-1 when it failed)
+  ErrorCode err = ErrorCode::kOk;
+  std::string path;
+  Stat stat;                // create / setData / setACL
+  std::vector<TxnResult> multi;
+};
+
+class DataTree {
+ public:
+  DataTree();
+  DataTree(const DataTree&) = delete;
+  DataTree& operator=(const DataTree&) = delete;
+
+  // ---- reads: hold a ReadLock while using find() and the node it returns ----
+  class ReadLock {
+   public:
+    explicit ReadLock(const DataTree& t) : lk_(t.mu_) {}
+   private:
+    std::shared_lock<std::shared_mutex> lk_;
+  };
+  const Node* find(std::string_view path) const;
+  // The ACL list of a node (OPEN_ACL_UNSAFE for -1; empty if the reference is unknown).
+  const std::vector<sdk::Acl>& acl_of(const Node& node) const;
+  watch::WatchManager& data_watches() { return data_watches_; }
+  watch::WatchManager& child_watches() { return child_watches_; }
+
+  // A copy of what prep needs about a node, taken under the shared lock.
+  struct NodeInfo {
+    StatPersisted stat;
+    int32_t num_children = 0;
+    std::vector<sdk::Acl> acl;
+  };
+  std::optional<NodeInfo> node_info(std::string_view path) const;
+  // Paths of the ephemerals a session owns.
+  std::vector<std::string> ephemerals_of(sdk::SessionId session) const;
+  // All ephemerals (session -> paths), for the dump four-letter word.
+  std::vector<std::pair<sdk::SessionId, std::vector<std::string>>> all_ephemerals() const;
+  // Number of descendants of `path` (getAllChildrenNumber); -1 if there is no such node.
+  int64_t descendant_count(std::string_view path) const;
+
+  // ---- writes ----
+  // Applies one txn entry: header plus body (`body` positioned after the header).
+  // `replay` is set while recovering from the log (idempotent-tolerant rules apply).
+  TxnResult process_txn(const sdk::jute::TxnHeader& header, sdk::jute::Reader& body,
+                        bool replay = false);
+
+  // Drops all watches of a closing connection.
+  void remove_watcher(watch::Watcher* w);
+
+  // ---- snapshots ----
+  // Writes the tree fuzzily (node by node under the shared lock, so writes continue).
+  sdk::Status serialize(sdk::SnapshotWriter& writer) const;
+  // Replaces the content with nodes fed by a snapshot (used before serving).
+  class Loader;
+  std::unique_ptr<Loader> begin_load();
+  // Back to a fresh tree: the root and the /zookeeper system nodes only.
+  void reset();
+
+  // ---- statistics ----
+  // ZooKeeper counts the root twice ("" and "/"); this does the same, so "Node count" matches.
+  size_t node_count() const;
+  size_t ephemeral_count() const;
+  int64_t approximate_data_size() const;
+  Zxid last_processed_zxid() const;
+  void set_last_processed_zxid(Zxid zxid);
+
+ private:
+  using NodeMap = std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>>;
+
+  Node* find_mut(std::string_view path);
+  TxnResult apply(const sdk::jute::TxnHeader& h, int32_t type, sdk::jute::Reader& body, bool replay);
+  ErrorCode create_node(std::string_view path, std::optional<std::string> data,
+                        const std::vector<sdk::Acl>& acl, int64_t ephemeral_owner,
+                        int32_t parent_cversion, Zxid zxid, int64_t time, Stat* out);
+  ErrorCode delete_node(std::string_view path, Zxid zxid);
+  ErrorCode set_data(std::string_view path, std::optional<std::string> data, int32_t version,
+                     Zxid zxid, int64_t time, Stat* out);
+  ErrorCode set_acl(std::string_view path, const std::vector<sdk::Acl>& acl, int32_t version,
+                    Stat* out);
+  void kill_session(sdk::SessionId session, const std::vector<std::string>& listed, Zxid zxid);
+  void add_system_nodes();
+
+  mutable std::shared_mutex mu_;
+  NodeMap nodes_;
+  AclCache acls_;
+  std::unordered_map<sdk::SessionId, std::set<std::string>> ephemerals_;
+  std::set<std::string> containers_;
+  std::set<std::string> ttls_;
+  int64_t data_size_ = 0;
+  std::atomic<Zxid> last_processed_zxid_{0};
+  watch::WatchManager data_watches_;
+  watch::WatchManager child_watches_;
+};
+
+// Feeds a snapshot into a tree: implements the storage SDK's SnapshotSink.
+class DataTree::Loader : public sdk::SnapshotSink {
+ public:
+  explicit Loader(DataTree& tree);
+  sdk::Status on_session(const sdk::SessionRecord& session) override;
+  sdk::Status on_acl(const sdk::AclRecord& acl) override;
+  sdk::Status on_node(const sdk::NodeRecord& node) override;
+  sdk::Status on_digest(const sdk::SnapshotDigest& digest) override;
+  // Checks the loaded tree is whole and drops unused ACL entries.
+  sdk::Status finish();
+  const std::vector<sdk::SessionRecord>& sessions() const { return sessions_; }
+
+ private:
+  DataTree& tree_;
+  std::vector<sdk::SessionRecord> sessions_;
+  bool saw_root_ = false;
+};
+
+}  // namespace paddock::tree

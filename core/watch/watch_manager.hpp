@@ -1,0 +1,70 @@
+// One table of one-shot watches (ZooKeeper keeps two: data/exists and children), keyed by
+// path, with the reverse index needed to drop a connection's watches when it closes.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace paddock::watch {
+
+// Watcher.Event.EventType values the server sends.
+enum class EventType : int32_t {
+  kNone = -1,
+  kNodeCreated = 1,
+  kNodeDeleted = 2,
+  kNodeDataChanged = 3,
+  kNodeChildrenChanged = 4,
+};
+
+// Something that receives watch events: a client connection. process() is called on the
+// thread applying the transaction, while the data tree is locked; it must not block or call
+// back into the watch manager.
+class Watcher {
+ public:
+  virtual void process(EventType type, std::string_view path) = 0;
+  virtual int64_t watcher_session() const = 0;
+
+ protected:
+  ~Watcher() = default;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+class WatchManager {
+ public:
+  // Registers `w` on `path`; registering twice is one registration.
+  void add(std::string_view path, Watcher* w);
+  // Fires and removes every watch on `path`, except watchers listed in `suppress`. Appends
+  // the fired watchers to `fired` when given.
+  void trigger(std::string_view path, EventType type, std::vector<Watcher*>* fired = nullptr,
+               const std::vector<Watcher*>* suppress = nullptr);
+  bool contains(std::string_view path, Watcher* w) const;
+  // Removes one registration; false if there was none.
+  bool remove(std::string_view path, Watcher* w);
+  // Drops every registration of `w` (its connection closed).
+  void remove_watcher(Watcher* w);
+
+  size_t watch_count() const;
+  size_t path_count() const;
+  size_t watcher_count() const;
+  // session id -> paths, and path -> session ids (for the wchc / wchp four-letter words).
+  std::vector<std::pair<int64_t, std::vector<std::string>>> by_session() const;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> by_path() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::vector<Watcher*>, StringHash, std::equal_to<>> by_path_;
+  std::unordered_map<Watcher*, std::unordered_set<std::string, StringHash, std::equal_to<>>>
+      by_watcher_;
+  size_t count_ = 0;
+};
+
+}  // namespace paddock::watch
