@@ -38,6 +38,13 @@ class PluginConfigView final : public paddock::sdk::PluginConfig {
   const paddock::sdk::PluginDescriptor& desc_;
 };
 
+paddock::sdk::InsertionPoint insertion_point(const std::string& name) {
+  if (name == "afterPrep") return paddock::sdk::InsertionPoint::kAfterPrep;
+  if (name == "afterCommit") return paddock::sdk::InsertionPoint::kAfterCommit;
+  if (name == "afterFinal") return paddock::sdk::InsertionPoint::kAfterFinal;
+  return paddock::sdk::InsertionPoint::kBeforePrep;  // the config check allows only these four
+}
+
 int fail(const std::string& message) {
   std::fprintf(stderr, "paddock: %s\n", message.c_str());
   return 2;
@@ -100,8 +107,25 @@ int main(int argc, char** argv) {
   auto transport_lib = loader.inspect(PluginKind::kTransport, choice->client_transport);
   if (!transport_lib) return fail(transport_lib.status().message());
 
+  // paddock.processors: "point:name" items, inserted in config order.
+  struct ProcessorChoice {
+    paddock::sdk::InsertionPoint point;
+    std::string name;
+    paddock::plugin::Inspected lib;
+  };
+  std::vector<ProcessorChoice> processor_libs;
+  for (const auto& item : choice->processors) {
+    auto colon = item.find(':');
+    std::string point = item.substr(0, colon), name = item.substr(colon + 1);
+    auto lib = loader.inspect(PluginKind::kProcessor, name);
+    if (!lib) return fail(lib.status().message());
+    processor_libs.push_back({insertion_point(point), name, std::move(lib.value())});
+  }
+
+  std::vector<const paddock::plugin::Inspected*> libs{&storage_lib.value(), &transport_lib.value()};
+  for (const auto& p : processor_libs) libs.push_back(&p.lib);
   std::vector<paddock::sdk::ConfigKeyDecl> plugin_keys;
-  for (const auto* lib : {&storage_lib.value(), &transport_lib.value()}) {
+  for (const auto* lib : libs) {
     for (uint32_t i = 0; i < lib->descriptor->config_key_count; ++i) {
       plugin_keys.push_back(lib->descriptor->config_keys[i]);
     }
@@ -112,6 +136,7 @@ int main(int argc, char** argv) {
   if (auto st = paddock::log::init(cfg->log_level, cfg->log_file); !st) return fail(st.message());
   spdlog::info("Paddock {} (ZooKeeper {} protocol) starting with config {}", PADDOCK_VERSION,
                "3.8", cfg->config_path);
+  for (const auto& w : cfg->warnings) spdlog::warn("config: {}", w);
   for (const auto& e : cfg->ignored) {
     spdlog::info("config {}:{}: key '{}' is accepted but not acted on by this server", cfg->config_path,
                  e.line, e.key);
@@ -121,7 +146,13 @@ int main(int argc, char** argv) {
   if (!storage) return fail(storage.status().message());
   auto transport = loader.create<paddock::sdk::Transport>(transport_lib.value());
   if (!transport) return fail(transport.status().message());
-  for (const auto* p : {&storage_lib.value(), &transport_lib.value()}) {
+  std::vector<paddock::server::ProcessorPlugin> processors;
+  for (const auto& p : processor_libs) {
+    auto obj = loader.create<paddock::sdk::Processor>(p.lib);
+    if (!obj) return fail(obj.status().message());
+    processors.push_back({p.point, p.name, std::move(obj.value())});
+  }
+  for (const auto* p : libs) {
     spdlog::info("plugin {} '{}' version {} from {} (ABI {})",
                  paddock::sdk::plugin_kind_name(p->descriptor->kind), p->descriptor->name,
                  p->descriptor->version, p->file, p->descriptor->abi_version);
@@ -137,6 +168,12 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", st.message());
     return fail(st.message());
   }
+  for (auto& p : processors) {
+    if (auto st = configure(p.processor, cfg.value(), views, hosts); !st) {
+      spdlog::critical("{}", st.message());
+      return fail(st.message());
+    }
+  }
   paddock::sdk::StorageOptions options;
   options.data_dir = cfg->data_dir;
   options.data_log_dir = cfg->data_log_dir;
@@ -147,8 +184,9 @@ int main(int argc, char** argv) {
     return fail("cannot open storage: " + st.message());
   }
 
-  paddock::server::Plugins plugins{std::move(storage.value()), std::move(transport.value())};
-  auto server = std::make_unique<paddock::server::Server>(std::move(cfg.value()), std::move(plugins));
+  paddock::server::Plugins plugins{std::move(storage.value()), std::move(transport.value()),
+                                   std::move(processors)};
+  auto server = std::make_unique<paddock::server::Server>(cfg.value(), std::move(plugins));
   if (auto st = server->start(); !st) {
     spdlog::critical("start-up failed: {}", st.message());
     server.reset();

@@ -65,6 +65,7 @@ struct Server::Impl {
     ctx.sync = &sync;
     ctx.final_stage = &final_stage;
     pipeline.set_finisher([this](pipeline::Request& r) { sync.complete(r); });
+    for (auto& p : plugins.processors) pipeline.insert(p.point, p.name, *p.processor);
   }
 
   void expire(std::shared_ptr<session::Session> s) {
@@ -118,6 +119,11 @@ sdk::Status Server::start() {
     m.database.snapshot_in_background();
   }
 
+  for (auto& p : m.plugins.processors) {
+    if (auto st = p.processor->start(m.pipeline); !st) {
+      return sdk::Status::error("processor '" + p.name + "' failed to start: " + st.message());
+    }
+  }
   if (auto st = m.sync.start(m.pipeline); !st) return st;
   m.sessions.start();
 
@@ -146,6 +152,7 @@ void Server::stop() {
   m.sessions.stop();
   m.plugins.transport->stop();
   m.sync.stop();
+  for (auto& p : m.plugins.processors) p.processor->stop();
   m.database.wait_for_snapshot();
   if (auto st = m.plugins.storage->commit(); !st) {
     spdlog::error("final commit failed: {}", st.message());

@@ -7,15 +7,23 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "paddock/sdk/processor.hpp"
 #include "paddock/sdk/storage.hpp"
 #include "paddock/sdk/transport.hpp"
 #include "plugin/loader.hpp"
 
 namespace paddock::server {
 
+struct ProcessorPlugin {
+  sdk::InsertionPoint point;
+  std::string name;
+  plugin::Loaded<sdk::Processor> processor;
+};
+
 struct Plugins {
   plugin::Loaded<sdk::Storage> storage;
   plugin::Loaded<sdk::Transport> transport;
+  std::vector<ProcessorPlugin> processors;  // in config order
 };
 
 class Server {

@@ -55,8 +55,8 @@ def test_create_get_set_ls_delete(cli, zk, base):
     cli.run(f"create {base}/missing/child", rf"^\[{re.escape(base)}/missing/child\]: rc = -101$")
     cli.run(f"delete {base}", rf"^{re.escape(base)}: rc = -111$")          # NotEmpty
 
-    i, _ = cli.run(f"create +s {base}/q-", r"^\tname = (.*)$")
-    assert cli.output(i)[0] == f"\tname = {base}/q-0000000002"
+    _, m = cli.run(f"create +s {base}/q-", rf"^\tname = ({re.escape(base)}/q-.*)$")
+    assert m.group(1) == f"{base}/q-0000000002"
     assert zk.exists(base + "/q-0000000002") is not None
 
     cli.run(f"delete {p}", rf"^{re.escape(p)}: rc = 0$")
@@ -70,8 +70,8 @@ def test_ephemeral_lives_as_long_as_the_cli_session(cli, zk, base):
     p = base + "/eph"
     cli.run(f"create +e {p}", rf"^\[{re.escape(p)}\]: rc = 0$")
     assert zk.exists(p).ephemeralOwner == sid
-    i, _ = cli.run(f"create +es {base}/es-", r"^\tname = (.*)$")
-    es = cli.output(i)[0][len("\tname = "):]
+    _, m = cli.run(f"create +es {base}/es-", rf"^\tname = ({re.escape(base)}/es-.*)$")
+    es = m.group(1)
     assert es == f"{base}/es-0000000001"
     assert zk.exists(es).ephemeralOwner == sid
     rec = Recorder()
