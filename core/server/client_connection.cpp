@@ -229,6 +229,14 @@ void ClientConnection::handle_connect(std::string_view frame) {
     return;
   }
   auto s = ctx_.sessions.get(req.session_id);
+  // As ZooKeeper does, the session's current connection goes first, whether or not this
+  // resume then succeeds.
+  std::shared_ptr<ClientConnection> previous;
+  if (s) {
+    std::lock_guard lk(s->mu);
+    previous = s->connection.lock();
+  }
+  if (previous && previous != self) previous->close();
   if (!s || s->closing.load() || req.password != session::password_for(req.session_id)) {
     spdlog::info("session 0x{:x} from {} is {}: answering expired", req.session_id,
                  remote_address(), s ? (s->closing.load() ? "closing" : "given a wrong password") : "unknown");
@@ -237,13 +245,10 @@ void ClientConnection::handle_connect(std::string_view frame) {
     conn_->close_after_send();
     return;
   }
-  std::shared_ptr<ClientConnection> previous;
   {
     std::lock_guard lk(s->mu);
-    previous = s->connection.lock();
     s->connection = self;
   }
-  if (previous && previous != self) previous->close();
   s->timeout_ms = timeout;
   ctx_.sessions.touch(*s);
   session_ = s;

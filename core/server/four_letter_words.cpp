@@ -168,25 +168,16 @@ std::string answer(ServerContext& ctx, std::string_view word) {
     out += "user.dir=" + std::filesystem::current_path(ec).string() + "\n";
     return out;
   }
+  // Like ZooKeeper, wchs / wchc / wchp report the data (getData / exists) watches.
   if (word == "wchs") {
     auto& data = ctx.tree.data_watches();
-    auto& child = ctx.tree.child_watches();
-    std::map<int64_t, int> sessions;
-    std::map<std::string, int> paths;
-    for (auto& [s, p] : data.by_session()) sessions[s] += 0;
-    for (auto& [s, p] : child.by_session()) sessions[s] += 0;
-    for (auto& [p, s] : data.by_path()) paths[p] += 0;
-    for (auto& [p, s] : child.by_path()) paths[p] += 0;
-    size_t total = data.watch_count() + child.watch_count();
-    return std::to_string(sessions.size()) + " connections watching " +
-           std::to_string(paths.size()) + " paths\nTotal watches:" + std::to_string(total) + "\n";
+    return std::to_string(data.watcher_count()) + " connections watching " +
+           std::to_string(data.path_count()) + " paths\nTotal watches:" +
+           std::to_string(data.watch_count()) + "\n";
   }
   if (word == "wchc") {
     std::map<int64_t, std::vector<std::string>> by_session;
     for (auto& [s, p] : ctx.tree.data_watches().by_session()) {
-      by_session[s].insert(by_session[s].end(), p.begin(), p.end());
-    }
-    for (auto& [s, p] : ctx.tree.child_watches().by_session()) {
       by_session[s].insert(by_session[s].end(), p.begin(), p.end());
     }
     std::string out;
@@ -199,9 +190,6 @@ std::string answer(ServerContext& ctx, std::string_view word) {
   if (word == "wchp") {
     std::map<std::string, std::vector<int64_t>> by_path;
     for (auto& [p, s] : ctx.tree.data_watches().by_path()) {
-      by_path[p].insert(by_path[p].end(), s.begin(), s.end());
-    }
-    for (auto& [p, s] : ctx.tree.child_watches().by_path()) {
       by_path[p].insert(by_path[p].end(), s.begin(), s.end());
     }
     std::string out;

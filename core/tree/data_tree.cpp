@@ -51,6 +51,7 @@ void DataTree::add_system_nodes() {
   auto quota = std::make_unique<Node>();
   auto config = std::make_unique<Node>();
   config->acl_ref = acls_.acquire({{sdk::perms::kRead, {"world", "anyone"}}});
+  config->stat.aversion = -1;  // ZooKeeper sets its ACL with version -1 at start-up
   nodes_.emplace("/", std::move(root));
   nodes_.emplace(std::string(kZookeeperPath), std::move(zk));
   nodes_.emplace(std::string(kQuotaPath), std::move(quota));
@@ -59,6 +60,8 @@ void DataTree::add_system_nodes() {
 }
 
 const Node* DataTree::find(std::string_view path) const {
+  // ZooKeeper also files the root under "" (its parent-name of "/a"); reads of "" see it.
+  if (path.empty()) path = "/";
   auto it = nodes_.find(path);
   return it == nodes_.end() ? nullptr : it->second.get();
 }
@@ -488,7 +491,10 @@ sdk::Status DataTree::Loader::finish() {
       if (!parent) continue;
       parent->children.emplace(basename_of(p));
       auto n = std::make_unique<Node>();
-      if (p == kConfigPath) n->acl_ref = tree_.acls_.acquire({{sdk::perms::kRead, {"world", "anyone"}}});
+      if (p == kConfigPath) {
+        n->acl_ref = tree_.acls_.acquire({{sdk::perms::kRead, {"world", "anyone"}}});
+        n->stat.aversion = -1;
+      }
       tree_.nodes_.emplace(std::string(p), std::move(n));
     }
   }
