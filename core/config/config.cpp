@@ -82,7 +82,7 @@ std::vector<KeyDecl> make_core_keys() {
            "outstanding requests above which the server stops reading from clients"),
       prop("maxBatchSize", "int", "1000", kOn,
            "transactions written before the transaction log is flushed"),
-      prop("digest.enabled", "bool", "true", kOn,
+      prop("digest.enabled", "bool", "true", kOff,
            "keep the data tree digest and check it against transactions and snapshots"),
       zk("readonlymode.enabled", "bool", "false", kOff,
          "read-only mode when partitioned from the quorum; here only adds isro to the whitelist"),

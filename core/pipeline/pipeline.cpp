@@ -1,5 +1,9 @@
 #include "pipeline/pipeline.hpp"
 
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
 #include "server/client_connection.hpp"
 
 namespace paddock::pipeline {
@@ -81,7 +85,12 @@ void Pipeline::run(Request* r, size_t from) {
       order_mu_.lock();
       r->ordered = true;
     }
-    sdk::Decision d = stage.processor->process(*r);
+    sdk::Decision d;
+    if (stage.core) {
+      d = stage.processor->process(*r);
+    } else {
+      d = run_guarded(stage, *r);
+    }
     if (r->ordered && (i == sync || d.kind != sdk::Decision::Kind::kContinue)) {
       r->ordered = false;
       order_mu_.unlock();
@@ -105,6 +114,35 @@ void Pipeline::run(Request* r, size_t from) {
     }
   }
   finish(r);
+}
+
+sdk::Decision Pipeline::run_guarded(const Stage& stage, Request& r) {
+  // A third-party processor must not take the server down: what it throws, or an answer it
+  // is not allowed to give, fails this one request and is logged.
+  try {
+    sdk::Decision d = stage.processor->process(r);
+    switch (d.kind) {
+      case sdk::Decision::Kind::kContinue:
+      case sdk::Decision::Kind::kDeferred:
+        return d;
+      case sdk::Decision::Kind::kReject:
+        if (d.error == sdk::ErrorCode::kOk) break;
+        return d;
+      case sdk::Decision::Kind::kDone:
+        // Only a read may be answered by a processor; a write must reach the tree.
+        if (r.has_txn) break;
+        return d;
+    }
+    spdlog::warn("processor '{}' returned an invalid decision ({}) for {} of session 0x{:x}",
+                 stage.name, static_cast<int>(d.kind), sdk::op_name(r.type), r.session_id);
+  } catch (const std::exception& e) {
+    spdlog::warn("processor '{}' failed on {} of session 0x{:x}: {}", stage.name,
+                 sdk::op_name(r.type), r.session_id, e.what());
+  } catch (...) {
+    spdlog::warn("processor '{}' failed on {} of session 0x{:x}: unknown exception", stage.name,
+                 sdk::op_name(r.type), r.session_id);
+  }
+  return sdk::Decision::reject(sdk::ErrorCode::kSystemError);
 }
 
 void Pipeline::finish(Request* r) {

@@ -49,6 +49,7 @@ class Pipeline final : public sdk::ProcessorContext {
   size_t index_of_core(const char* name) const;
 
   void finish(Request* r);
+  sdk::Decision run_guarded(const Stage& stage, Request& r);
 
   std::vector<Stage> stages_;
   std::mutex order_mu_;

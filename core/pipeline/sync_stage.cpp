@@ -1,5 +1,6 @@
 #include "pipeline/sync_stage.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
@@ -20,6 +21,9 @@ void SyncStage::reset_snapshot_threshold() {
   // ZooKeeper staggers snapshots: snapCount/2 plus a random share of snapCount/2.
   int64_t half = std::max<int64_t>(1, ctx_.config.snap_count / 2);
   snapshot_threshold_ = half + static_cast<int64_t>(rng_() % static_cast<uint64_t>(half));
+  // snapSizeLimitInKb works the same way on logged bytes (0 or less: no size limit).
+  int64_t size_half = ctx_.config.snap_size_limit_kb * 1024 / 2;
+  size_threshold_ = size_half > 0 ? size_half + static_cast<int64_t>(rng_() % static_cast<uint64_t>(size_half)) : 0;
 }
 
 sdk::Status SyncStage::start(sdk::ProcessorContext& context) {
@@ -95,7 +99,14 @@ void SyncStage::run() {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
-      batch.swap(queue_);
+      // At most maxBatchSize requests per fsync, as ZooKeeper's SyncRequestProcessor.
+      size_t take = std::min(queue_.size(), static_cast<size_t>(std::max(1, ctx_.config.max_batch_size)));
+      if (take == queue_.size()) {
+        batch.swap(queue_);
+      } else {
+        batch.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+      }
     }
     bool appended = false;
     for (Request* r : batch) {
@@ -107,6 +118,7 @@ void SyncStage::run() {
       }
       appended = true;
       ++logged_since_snapshot_;
+      logged_bytes_since_snapshot_ += static_cast<int64_t>(r->txn.size());
     }
     if (appended) {
       if (auto st = ctx_.storage.commit(); !st) {
@@ -116,8 +128,10 @@ void SyncStage::run() {
     }
     for (Request* r : batch) pipeline_->resume(*r);
     batch.clear();
-    if (logged_since_snapshot_ >= snapshot_threshold_) {
+    if (logged_since_snapshot_ >= snapshot_threshold_ ||
+        (size_threshold_ > 0 && logged_bytes_since_snapshot_ >= size_threshold_)) {
       logged_since_snapshot_ = 0;
+      logged_bytes_since_snapshot_ = 0;
       reset_snapshot_threshold();
       if (snapshot_) snapshot_();
     }

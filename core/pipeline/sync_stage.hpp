@@ -50,6 +50,8 @@ class SyncStage final : public sdk::Processor {
   std::thread thread_;
   int64_t logged_since_snapshot_ = 0;
   int64_t snapshot_threshold_ = 0;
+  int64_t logged_bytes_since_snapshot_ = 0;
+  int64_t size_threshold_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

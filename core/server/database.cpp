@@ -12,7 +12,38 @@ namespace paddock::server {
 
 using sdk::OpCode;
 
-Database::~Database() { wait_for_snapshot(); }
+Database::~Database() {
+  stop_autopurge();
+  wait_for_snapshot();
+}
+
+sdk::Status Database::purge(int retain) {
+  std::lock_guard lk(storage_mu_);
+  return storage_.purge(retain);
+}
+
+void Database::start_autopurge(int interval_hours, int retain) {
+  if (interval_hours <= 0) return;
+  spdlog::info("autopurge every {} h, keeping {} snapshots", interval_hours, retain);
+  purger_ = std::thread([this, interval_hours, retain] {
+    std::unique_lock lk(purge_mu_);
+    while (!purge_cv_.wait_for(lk, std::chrono::hours(interval_hours), [this] { return purge_stop_; })) {
+      lk.unlock();
+      if (auto st = purge(retain); !st) spdlog::warn("autopurge failed: {}", st.message());
+      else spdlog::info("autopurge done, kept the newest {} snapshots", retain);
+      lk.lock();
+    }
+  });
+}
+
+void Database::stop_autopurge() {
+  {
+    std::lock_guard lk(purge_mu_);
+    purge_stop_ = true;
+  }
+  purge_cv_.notify_all();
+  if (purger_.joinable()) purger_.join();
+}
 
 sdk::Result<Database::Restored> Database::restore() {
   Restored out;
@@ -83,6 +114,7 @@ sdk::Result<Database::Restored> Database::restore() {
 }
 
 sdk::Status Database::snapshot(bool fsync) {
+  std::lock_guard storage_lk(storage_mu_);
   auto start = std::chrono::steady_clock::now();
   sdk::Zxid zxid = tree_.last_processed_zxid();
   auto writer = storage_.begin_snapshot(zxid);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <thread>
@@ -39,6 +40,12 @@ class Database {
   // Starts a background snapshot without rolling (before any append).
   void snapshot_in_background();
   void wait_for_snapshot();
+  // Deletes old snapshots and logs, keeping the newest `retain` snapshots (autopurge).
+  sdk::Status purge(int retain);
+
+  // autopurge.purgeInterval: purges every `interval_hours` on a background thread.
+  void start_autopurge(int interval_hours, int retain);
+  void stop_autopurge();
 
  private:
   void launch();
@@ -49,6 +56,11 @@ class Database {
   std::mutex mu_;
   std::thread worker_;
   std::atomic<bool> running_{false};
+  std::mutex storage_mu_;  // snapshot writing and purging do not overlap
+  std::mutex purge_mu_;
+  std::condition_variable purge_cv_;
+  bool purge_stop_ = false;
+  std::thread purger_;
 };
 
 }  // namespace paddock::server

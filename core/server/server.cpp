@@ -126,6 +126,7 @@ sdk::Status Server::start() {
   }
   if (auto st = m.sync.start(m.pipeline); !st) return st;
   m.sessions.start();
+  m.database.start_autopurge(cfg.autopurge_purge_interval_hours, cfg.autopurge_snap_retain_count);
 
   unsigned io_threads = static_cast<unsigned>(cfg.io_threads);
   if (io_threads == 0) {
@@ -152,6 +153,7 @@ void Server::stop() {
   m.sessions.stop();
   m.plugins.transport->stop();
   m.sync.stop();
+  m.database.stop_autopurge();
   for (auto& p : m.plugins.processors) p.processor->stop();
   m.database.wait_for_snapshot();
   if (auto st = m.plugins.storage->commit(); !st) {
