@@ -57,14 +57,14 @@ void PrepStage::applied(Zxid zxid) {
   }
 }
 
-PrepStage::ChangeRecord PrepStage::record_for(const std::string& path) {
+std::optional<PrepStage::ChangeRecord> PrepStage::find_record(const std::string& path) {
   auto it = by_path_.find(path);
   if (it != by_path_.end()) {
-    if (!it->second.stat) throw Fail{sdk::ErrorCode::kNoNode};
+    if (!it->second.stat) return std::nullopt;
     return it->second;
   }
   auto info = ctx_.tree.node_info(path.empty() ? std::string_view("/") : std::string_view(path));
-  if (!info) throw Fail{sdk::ErrorCode::kNoNode};
+  if (!info) return std::nullopt;
   ChangeRecord rec;
   rec.zxid = -1;
   rec.path = path;
@@ -72,6 +72,12 @@ PrepStage::ChangeRecord PrepStage::record_for(const std::string& path) {
   rec.child_count = info->num_children;
   rec.acl = std::move(info->acl);
   return rec;
+}
+
+PrepStage::ChangeRecord PrepStage::record_for(const std::string& path) {
+  auto rec = find_record(path);
+  if (!rec) throw Fail{sdk::ErrorCode::kNoNode};
+  return std::move(*rec);
 }
 
 void PrepStage::add_change(ChangeRecord rec) {
@@ -145,7 +151,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
         throw Fail{code};
       }
       ChangeRecord parent = record_for(parent_key(path));
-      check_acl(r, parent.acl, sdk::perms::kCreate);
+      check_acl(r, *parent.acl, sdk::perms::kCreate);
       int32_t parent_cversion = parent.stat->cversion;
       if (sequential) {
         char suffix[16];
@@ -153,12 +159,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
         path += suffix;
       }
       if (!tree::is_valid_path(path)) throw Fail{sdk::ErrorCode::kBadArguments};
-      try {
-        record_for(path);
-        throw Fail{sdk::ErrorCode::kNodeExists};
-      } catch (const Fail& f) {
-        if (f.code != sdk::ErrorCode::kNoNode) throw;
-      }
+      if (find_record(path)) throw Fail{sdk::ErrorCode::kNodeExists};
       if (is_normal_ephemeral(parent.stat->ephemeral_owner)) {
         throw Fail{sdk::ErrorCode::kNoChildrenForEphemerals};
       }
@@ -188,7 +189,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       s.ctime = s.mtime = r.time;
       s.ephemeral_owner = owner;
       node.stat = s;
-      node.acl = std::move(acl);
+      node.acl = std::make_shared<const std::vector<sdk::Acl>>(std::move(acl));
       add_change(std::move(node));
       return static_cast<int32_t>(op.type);
     }
@@ -201,7 +202,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
         throw Fail{sdk::ErrorCode::kBadArguments};
       }
       ChangeRecord parent = record_for(parent_key(path));
-      check_acl(r, parent.acl, sdk::perms::kDelete);
+      check_acl(r, *parent.acl, sdk::perms::kDelete);
       ChangeRecord node = record_for(path);
       check_version(node.stat->version, op.version);
       if (node.child_count > 0) throw Fail{sdk::ErrorCode::kNotEmpty};
@@ -221,7 +222,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       check_session(r);
       if (!tree::is_valid_path(op.path)) throw Fail{sdk::ErrorCode::kBadArguments};
       ChangeRecord node = record_for(op.path);
-      check_acl(r, node.acl, sdk::perms::kWrite);
+      check_acl(r, *node.acl, sdk::perms::kWrite);
       int32_t version = check_version(node.stat->version, op.version);
       txn::write_set_data(w, {op.path, op.data, version});
       node.zxid = zxid;
@@ -240,12 +241,12 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
         throw Fail{code};
       }
       ChangeRecord node = record_for(op.path);
-      check_acl(r, node.acl, sdk::perms::kAdmin);
+      check_acl(r, *node.acl, sdk::perms::kAdmin);
       int32_t version = check_version(node.stat->aversion, op.version);
       txn::write_set_acl(w, {op.path, acl, version});
       node.zxid = zxid;
       node.stat->aversion = version;
-      node.acl = std::move(acl);
+      node.acl = std::make_shared<const std::vector<sdk::Acl>>(std::move(acl));
       add_change(std::move(node));
       return static_cast<int32_t>(OpCode::kSetAcl);
     }
@@ -253,7 +254,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       check_session(r);
       if (!tree::is_valid_path(op.path)) throw Fail{sdk::ErrorCode::kBadArguments};
       ChangeRecord node = record_for(op.path);
-      check_acl(r, node.acl, sdk::perms::kRead);
+      check_acl(r, *node.acl, sdk::perms::kRead);
       txn::write_check(w, {op.path, check_version(node.stat->version, op.version)});
       return static_cast<int32_t>(OpCode::kCheck);
     }

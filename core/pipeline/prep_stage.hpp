@@ -16,6 +16,7 @@
 #include "paddock/sdk/processor.hpp"
 #include "pipeline/request.hpp"
 #include "proto/requests.hpp"
+#include "tree/acl_cache.hpp"
 #include "server/server_context.hpp"
 #include "txn/txn.hpp"
 
@@ -43,7 +44,7 @@ class PrepStage final : public sdk::Processor {
     std::string path;
     std::optional<sdk::StatPersisted> stat;  // nullopt: deleted
     int32_t child_count = 0;
-    std::vector<sdk::Acl> acl;
+    tree::AclList acl;
   };
   struct Undo {
     std::string path;
@@ -57,6 +58,9 @@ class PrepStage final : public sdk::Processor {
   void prep_write(Request& r);
   // Builds the txn body of one op into `out`, recording its changes; throws Fail.
   int32_t op_to_txn(Request& r, const proto::OpRequest& op, std::string& out);
+  // The state of `path` once everything in flight is applied; nullopt if it will not exist.
+  std::optional<ChangeRecord> find_record(const std::string& path);
+  // Same, failing with NONODE.
   ChangeRecord record_for(const std::string& path);
   void add_change(ChangeRecord rec);
   void rollback(size_t undo_mark);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
@@ -51,6 +52,17 @@ sdk::Result<Inspected> Loader::inspect(sdk::PluginKind kind, const std::string& 
   return inspect_file(kind, file);
 }
 
+namespace {
+// Plugins are never unloaded while the process runs: objects they made (connections, for
+// one) may outlive the plugin object itself. Every library opened stays referenced here.
+void keep_loaded(std::shared_ptr<boost::dll::shared_library> lib) {
+  static auto* libs = new std::vector<std::shared_ptr<boost::dll::shared_library>>();
+  static std::mutex mu;
+  std::lock_guard lk(mu);
+  libs->push_back(std::move(lib));
+}
+}  // namespace
+
 sdk::Result<Inspected> Loader::inspect_file(sdk::PluginKind kind, const std::string& file) {
   auto lib = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
@@ -82,6 +94,7 @@ sdk::Result<Inspected> Loader::inspect_file(sdk::PluginKind kind, const std::str
                               std::string(sdk::plugin_kind_name(kind)) + ", found " +
                               std::string(sdk::plugin_kind_name(desc.kind)));
   }
+  keep_loaded(lib);
   return Inspected{std::move(lib), &desc, file};
 }
 

@@ -4,8 +4,9 @@
 
 namespace paddock::tree {
 
-const std::vector<sdk::Acl>& open_acl_unsafe() {
-  static const std::vector<sdk::Acl> acl{{sdk::perms::kAll, {"world", "anyone"}}};
+const AclList& open_acl_unsafe() {
+  static const AclList acl = std::make_shared<const std::vector<sdk::Acl>>(
+      std::vector<sdk::Acl>{{sdk::perms::kAll, {"world", "anyone"}}});
   return acl;
 }
 
@@ -17,6 +18,10 @@ std::string AclCache::key_of(const std::vector<sdk::Acl>& acls) {
 }
 
 int64_t AclCache::acquire(const std::vector<sdk::Acl>& acls) {
+  if (auto last = by_ref_.find(last_ref_); last != by_ref_.end() && *last->second.acls == acls) {
+    ++last->second.users;
+    return last_ref_;
+  }
   std::string key = key_of(acls);
   auto it = by_key_.find(key);
   int64_t ref;
@@ -25,9 +30,10 @@ int64_t AclCache::acquire(const std::vector<sdk::Acl>& acls) {
   } else {
     ref = next_ref_++;
     by_key_.emplace(key, ref);
-    by_ref_.emplace(ref, Entry{acls, std::move(key), 0});
+    by_ref_.emplace(ref, Entry{std::make_shared<const std::vector<sdk::Acl>>(acls), std::move(key), 0});
   }
   ++by_ref_[ref].users;
+  last_ref_ = ref;
   return ref;
 }
 
@@ -45,16 +51,22 @@ void AclCache::release(int64_t ref) {
   }
 }
 
-const std::vector<sdk::Acl>* AclCache::lookup(int64_t ref) const {
-  if (ref == kOpenAclUnsafeRef) return &open_acl_unsafe();
+AclList AclCache::lookup(int64_t ref) const {
+  if (ref == kOpenAclUnsafeRef) return open_acl_unsafe();
   auto it = by_ref_.find(ref);
-  return it == by_ref_.end() ? nullptr : &it->second.acls;
+  return it == by_ref_.end() ? nullptr : it->second.acls;
+}
+
+const std::vector<sdk::Acl>* AclCache::find(int64_t ref) const {
+  if (ref == kOpenAclUnsafeRef) return open_acl_unsafe().get();
+  auto it = by_ref_.find(ref);
+  return it == by_ref_.end() ? nullptr : it->second.acls.get();
 }
 
 void AclCache::load(int64_t ref, std::vector<sdk::Acl> acls) {
   std::string key = key_of(acls);
   by_key_[key] = ref;
-  by_ref_[ref] = Entry{std::move(acls), std::move(key), 0};
+  by_ref_[ref] = Entry{std::make_shared<const std::vector<sdk::Acl>>(std::move(acls)), std::move(key), 0};
   if (ref >= next_ref_) next_ref_ = ref + 1;
 }
 
@@ -72,7 +84,7 @@ void AclCache::purge_unused() {
 std::vector<sdk::AclRecord> AclCache::records() const {
   std::vector<sdk::AclRecord> out;
   out.reserve(by_ref_.size());
-  for (const auto& [ref, e] : by_ref_) out.push_back({ref, e.acls});
+  for (const auto& [ref, e] : by_ref_) out.push_back({ref, *e.acls});
   return out;
 }
 

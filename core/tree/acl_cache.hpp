@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -13,6 +14,9 @@
 #include "paddock/sdk/types.hpp"
 
 namespace paddock::tree {
+
+// ACL lists are shared, immutable values: copying one is a reference-count increment.
+using AclList = std::shared_ptr<const std::vector<sdk::Acl>>;
 
 class AclCache {
  public:
@@ -24,8 +28,10 @@ class AclCache {
   void add_usage(int64_t ref);
   // Counts one user less; the entry goes when nobody uses it.
   void release(int64_t ref);
-  // The list a reference names; nullptr if unknown.
-  const std::vector<sdk::Acl>* lookup(int64_t ref) const;
+  // The list a reference names; null if unknown.
+  AclList lookup(int64_t ref) const;
+  // Same, without taking a reference (valid while the entry lives).
+  const std::vector<sdk::Acl>* find(int64_t ref) const;
   bool contains(int64_t ref) const { return ref == kOpenAclUnsafeRef || by_ref_.count(ref) != 0; }
 
   // Snapshot support: load an entry with no users yet; drop entries nobody uses.
@@ -36,7 +42,7 @@ class AclCache {
 
  private:
   struct Entry {
-    std::vector<sdk::Acl> acls;
+    AclList acls;
     std::string key;
     int64_t users = 0;
   };
@@ -44,9 +50,10 @@ class AclCache {
   std::unordered_map<int64_t, Entry> by_ref_;
   std::unordered_map<std::string, int64_t> by_key_;
   int64_t next_ref_ = 1;
+  int64_t last_ref_ = 0;  // the reference acquire() returned last (most writes repeat it)
 };
 
 // OPEN_ACL_UNSAFE: [ALL, world:anyone].
-const std::vector<sdk::Acl>& open_acl_unsafe();
+const AclList& open_acl_unsafe();
 
 }  // namespace paddock::tree

@@ -73,15 +73,22 @@ Node* DataTree::find_mut(std::string_view path) {
 
 const std::vector<sdk::Acl>& DataTree::acl_of(const Node& node) const {
   static const std::vector<sdk::Acl> kNone;
-  const auto* acl = acls_.lookup(node.acl_ref);
+  // The cache keeps the list alive while the caller holds the tree's lock.
+  const std::vector<sdk::Acl>* acl = acls_.find(node.acl_ref);
   return acl ? *acl : kNone;
+}
+
+AclList DataTree::acl_list_of(const Node& node) const {
+  static const AclList kNone = std::make_shared<const std::vector<sdk::Acl>>();
+  AclList acl = acls_.lookup(node.acl_ref);
+  return acl ? acl : kNone;
 }
 
 std::optional<DataTree::NodeInfo> DataTree::node_info(std::string_view path) const {
   std::shared_lock lk(mu_);
   const Node* n = find(path);
   if (!n) return std::nullopt;
-  return NodeInfo{n->stat, static_cast<int32_t>(n->children.size()), acl_of(*n)};
+  return NodeInfo{n->stat, static_cast<int32_t>(n->children.size()), acl_list_of(*n)};
 }
 
 std::vector<std::string> DataTree::ephemerals_of(sdk::SessionId session) const {
@@ -391,29 +398,47 @@ sdk::Status DataTree::serialize(sdk::SnapshotWriter& writer) const {
     }
     if (auto st = writer.write_acls(acls); !st) return st;
   }
-  // Depth-first pre-order, one node per lock hold so the apply thread keeps going.
+  // Depth-first pre-order. The lock is held for a small batch of nodes at a time, so the
+  // sync thread keeps applying writes while the snapshot is taken (a "fuzzy" snapshot, as
+  // ZooKeeper's; replaying the log from the snapshot's zxid repairs what it missed).
+  struct Copied {
+    std::string path;
+    std::string data;
+    bool data_null;
+    int64_t acl_ref;
+    StatPersisted stat;
+  };
+  constexpr size_t kBatchNodes = 256;
+  constexpr size_t kBatchBytes = 256 * 1024;
   std::vector<std::string> stack{"/"};
-  std::string data;
+  std::vector<Copied> batch;
   std::vector<std::string> children;
   while (!stack.empty()) {
-    std::string path = std::move(stack.back());
-    stack.pop_back();
-    sdk::NodeRecord rec;
+    batch.clear();
     {
       std::shared_lock lk(mu_);
-      const Node* n = find(path);
-      if (!n) continue;  // deleted since its parent was written
-      data = n->data;
-      rec.data_null = n->data_null;
-      rec.acl_ref = n->acl_ref;
-      rec.stat = n->stat;
-      children.assign(n->children.begin(), n->children.end());
+      size_t bytes = 0;
+      while (!stack.empty() && batch.size() < kBatchNodes && bytes < kBatchBytes) {
+        std::string path = std::move(stack.back());
+        stack.pop_back();
+        const Node* n = find(path);
+        if (!n) continue;  // deleted since its parent was written
+        bytes += n->data.size();
+        children.assign(n->children.begin(), n->children.end());
+        for (auto it = children.rbegin(); it != children.rend(); ++it) {
+          stack.push_back(path == "/" ? "/" + *it : path + "/" + *it);
+        }
+        batch.push_back({std::move(path), n->data, n->data_null, n->acl_ref, n->stat});
+      }
     }
-    rec.path = path == "/" ? std::string_view() : std::string_view(path);
-    rec.data = data;
-    if (auto st = writer.write_node(rec); !st) return st;
-    for (auto it = children.rbegin(); it != children.rend(); ++it) {
-      stack.push_back(path == "/" ? "/" + *it : path + "/" + *it);
+    for (const auto& c : batch) {
+      sdk::NodeRecord rec;
+      rec.path = c.path == "/" ? std::string_view() : std::string_view(c.path);
+      rec.data = c.data;
+      rec.data_null = c.data_null;
+      rec.acl_ref = c.acl_ref;
+      rec.stat = c.stat;
+      if (auto st = writer.write_node(rec); !st) return st;
     }
   }
   return sdk::Status::ok();

@@ -22,6 +22,7 @@
 #include "paddock/sdk/storage.hpp"
 #include "paddock/sdk/types.hpp"
 #include "tree/acl_cache.hpp"
+#include "util/rw_lock.hpp"
 #include "watch/watch_manager.hpp"
 
 namespace paddock::tree {
@@ -63,11 +64,12 @@ class DataTree {
    public:
     explicit ReadLock(const DataTree& t) : lk_(t.mu_) {}
    private:
-    std::shared_lock<std::shared_mutex> lk_;
+    std::shared_lock<util::RwLock> lk_;
   };
   const Node* find(std::string_view path) const;
   // The ACL list of a node (OPEN_ACL_UNSAFE for -1; empty if the reference is unknown).
   const std::vector<sdk::Acl>& acl_of(const Node& node) const;
+  AclList acl_list_of(const Node& node) const;
   watch::WatchManager& data_watches() { return data_watches_; }
   watch::WatchManager& child_watches() { return child_watches_; }
 
@@ -75,7 +77,7 @@ class DataTree {
   struct NodeInfo {
     StatPersisted stat;
     int32_t num_children = 0;
-    std::vector<sdk::Acl> acl;
+    AclList acl;
   };
   std::optional<NodeInfo> node_info(std::string_view path) const;
   // Paths of the ephemerals a session owns.
@@ -127,7 +129,7 @@ class DataTree {
   void kill_session(sdk::SessionId session, const std::vector<std::string>& listed, Zxid zxid);
   void add_system_nodes();
 
-  mutable std::shared_mutex mu_;
+  mutable util::RwLock mu_;
   NodeMap nodes_;
   AclCache acls_;
   std::unordered_map<sdk::SessionId, std::set<std::string>> ephemerals_;

@@ -38,6 +38,17 @@ struct StringHash {
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+}  // namespace paddock::watch
+
+#if defined(__GLIBCXX__)
+// Have libstdc++'s hash tables keyed by StringHash keep each key's hash, as they do for
+// std::hash<std::string>: lookups compare hashes before strings, rehashing does not re-hash.
+template <>
+struct std::__is_fast_hash<paddock::watch::StringHash> : std::false_type {};
+#endif
+
+namespace paddock::watch {
+
 class WatchManager {
  public:
   // Registers `w` on `path`; registering twice is one registration.
@@ -68,3 +79,4 @@ class WatchManager {
 };
 
 }  // namespace paddock::watch
+

@@ -53,6 +53,7 @@
 #endif
 
 namespace paddock::transport_tcp {
+namespace {  // nothing here is exported but the two aliases PADDOCK_PLUGIN declares
 
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -1175,6 +1176,7 @@ class TcpTransport final : public sdk::Transport {
   sdk::Host* host_ = nullptr;
 };
 
+}  // namespace
 }  // namespace paddock::transport_tcp
 
 PADDOCK_PLUGIN(kTransport, "tcp", PADDOCK_VERSION, paddock::transport_tcp::kConfigKeys,
