@@ -91,7 +91,7 @@ class ClientConnection final : public sdk::ConnectionHandler,
   ServerContext& ctx_;
   std::shared_ptr<sdk::Connection> conn_;
   std::shared_ptr<session::Session> session_;
-  State state_ = State::kNew;
+  std::atomic<State> state_{State::kNew};  // set to kClosed by close() from any thread
   std::string inbuf_;
   size_t inpos_ = 0;
   bool old_client_ = false;  // no readOnly byte in the connect request
