@@ -201,19 +201,50 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
   rd.set_max_length(ctx_.config.jute_max_buffer);
   DataTree& tree = ctx_.tree;
   server::ClientConnection* c = r.cnxn.get();
+
+  // The node at `path` if the caller may READ it (else nullptr and the error); the caller
+  // holds the tree's read lock.
+  auto readable = [&](const std::string& path, ErrorCode& err) -> const tree::Node* {
+    const tree::Node* n = tree.find(path);
+    if (!n) err = ErrorCode::kNoNode;
+    else if (!can(c, tree.acl_of(*n), sdk::perms::kRead)) err = ErrorCode::kNoAuth;
+    else return n;
+    return nullptr;
+  };
+  auto write_data = [&](const tree::Node& n) {
+    if (n.data_null) w.write_null(); else w.write_buffer(n.data);
+    sdk::jute::write_stat(w, tree::client_stat(n));
+  };
+  auto write_children = [&](const tree::Node& n) {
+    w.write_int(static_cast<int32_t>(n.children.size()));
+    for (const auto& child : n.children) w.write_string(child);
+  };
+
+  proto::OpRequest op;
   switch (r.type) {
-    case OpCode::kSync: {
-      proto::OpRequest op;
-      if (!proto::decode_op(r.type, rd, op)) return ErrorCode::kMarshallingError;
+    case OpCode::kMultiRead:
+    case OpCode::kSetWatches:
+    case OpCode::kSetWatches2:
+    case OpCode::kWhoAmI:
+      break;  // records of their own
+    default:
+      if (!proto::decode_op(r.type, rd, op)) {
+        return proto::has_path_record(r.type) ? ErrorCode::kMarshallingError
+                                              : ErrorCode::kUnimplemented;
+      }
+      break;
+  }
+
+  ErrorCode err = ErrorCode::kOk;
+  switch (r.type) {
+    case OpCode::kSync:
       w.write_string(op.path);
       return ErrorCode::kOk;
-    }
     case OpCode::kExists: {
-      proto::OpRequest op;
-      if (!proto::decode_op(r.type, rd, op)) return ErrorCode::kMarshallingError;
       if (op.path.find('\0') != std::string::npos) return ErrorCode::kBadArguments;
       DataTree::ReadLock lk(tree);
       const tree::Node* n = tree.find(op.path);
+      // READ is checked only when the node exists; the watch is set even when it does not.
       if (n && !can(c, tree.acl_of(*n), sdk::perms::kRead)) return ErrorCode::kNoAuth;
       if (op.watch && c) tree.data_watches().add(op.path, c);
       if (!n) return ErrorCode::kNoNode;
@@ -221,34 +252,24 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
       return ErrorCode::kOk;
     }
     case OpCode::kGetData: {
-      proto::OpRequest op;
-      if (!proto::decode_op(r.type, rd, op)) return ErrorCode::kMarshallingError;
       DataTree::ReadLock lk(tree);
-      const tree::Node* n = tree.find(op.path);
-      if (!n) return ErrorCode::kNoNode;
-      if (!can(c, tree.acl_of(*n), sdk::perms::kRead)) return ErrorCode::kNoAuth;
+      const tree::Node* n = readable(op.path, err);
+      if (!n) return err;
       if (op.watch && c) tree.data_watches().add(op.path, c);
-      if (n->data_null) w.write_null(); else w.write_buffer(n->data);
-      sdk::jute::write_stat(w, tree::client_stat(*n));
+      write_data(*n);
       return ErrorCode::kOk;
     }
     case OpCode::kGetChildren:
     case OpCode::kGetChildren2: {
-      proto::OpRequest op;
-      if (!proto::decode_op(r.type, rd, op)) return ErrorCode::kMarshallingError;
       DataTree::ReadLock lk(tree);
-      const tree::Node* n = tree.find(op.path);
-      if (!n) return ErrorCode::kNoNode;
-      if (!can(c, tree.acl_of(*n), sdk::perms::kRead)) return ErrorCode::kNoAuth;
+      const tree::Node* n = readable(op.path, err);
+      if (!n) return err;
       if (op.watch && c) tree.child_watches().add(op.path, c);
-      w.write_int(static_cast<int32_t>(n->children.size()));
-      for (const auto& child : n->children) w.write_string(child);
+      write_children(*n);
       if (r.type == OpCode::kGetChildren2) sdk::jute::write_stat(w, tree::client_stat(*n));
       return ErrorCode::kOk;
     }
     case OpCode::kGetAcl: {
-      proto::OpRequest op;
-      if (!proto::decode_op(r.type, rd, op)) return ErrorCode::kMarshallingError;
       DataTree::ReadLock lk(tree);
       const tree::Node* n = tree.find(op.path);
       if (!n) return ErrorCode::kNoNode;
@@ -270,13 +291,9 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
       return ErrorCode::kOk;
     }
     case OpCode::kGetAllChildrenNumber: {
-      proto::OpRequest op;
-      if (!proto::decode_op(r.type, rd, op)) return ErrorCode::kMarshallingError;
       {
         DataTree::ReadLock lk(tree);
-        const tree::Node* n = tree.find(op.path);
-        if (!n) return ErrorCode::kNoNode;
-        if (!can(c, tree.acl_of(*n), sdk::perms::kRead)) return ErrorCode::kNoAuth;
+        if (!readable(op.path, err)) return err;
       }
       int64_t count = tree.descendant_count(op.path);
       if (count < 0) return ErrorCode::kNoNode;
@@ -284,8 +301,6 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
       return ErrorCode::kOk;
     }
     case OpCode::kGetEphemerals: {
-      proto::OpRequest op;
-      if (!proto::decode_op(r.type, rd, op)) return ErrorCode::kMarshallingError;
       auto paths = tree.ephemerals_of(r.session_id);
       std::vector<std::string> matched;
       for (auto& p : paths) {
@@ -304,25 +319,17 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
         return ErrorCode::kMarshallingError;
       }
       DataTree::ReadLock lk(tree);
-      for (const auto& op : ops) {
-        const tree::Node* n = tree.find(op.path);
+      for (const auto& sub : ops) {
         ErrorCode e = ErrorCode::kOk;
-        if (!n) e = ErrorCode::kNoNode;
-        else if (!can(c, tree.acl_of(*n), sdk::perms::kRead)) e = ErrorCode::kNoAuth;
-        if (e != ErrorCode::kOk) {
+        const tree::Node* n = readable(sub.path, e);
+        if (!n) {
           write_multi_error(w, e);
           continue;
         }
-        w.write_int(static_cast<int32_t>(op.type));
+        w.write_int(static_cast<int32_t>(sub.type));
         w.write_bool(false);
         w.write_int(0);
-        if (op.type == OpCode::kGetData) {
-          if (n->data_null) w.write_null(); else w.write_buffer(n->data);
-          sdk::jute::write_stat(w, tree::client_stat(*n));
-        } else {
-          w.write_int(static_cast<int32_t>(n->children.size()));
-          for (const auto& child : n->children) w.write_string(child);
-        }
+        if (sub.type == OpCode::kGetData) write_data(*n); else write_children(*n);
       }
       write_multi_end(w);
       return ErrorCode::kOk;
@@ -332,8 +339,6 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
       return set_watches(r, r.type == OpCode::kSetWatches2);
     case OpCode::kCheckWatches:
     case OpCode::kRemoveWatches: {
-      proto::OpRequest op;
-      if (!proto::decode_op(r.type, rd, op)) return ErrorCode::kMarshallingError;
       if (!c) return ErrorCode::kNoWatcher;
       // WatcherType: 1 children, 2 data, 3 any.
       bool want_child = op.flags == 1 || op.flags == 3;

@@ -4,6 +4,20 @@ namespace paddock::proto {
 
 using sdk::jute::Reader;
 
+bool has_path_record(OpCode type) {
+  switch (type) {
+    case OpCode::kCreate: case OpCode::kCreate2: case OpCode::kCreateContainer:
+    case OpCode::kCreateTtl: case OpCode::kDelete: case OpCode::kCheck: case OpCode::kSetData:
+    case OpCode::kSetAcl: case OpCode::kExists: case OpCode::kGetData: case OpCode::kGetChildren:
+    case OpCode::kGetChildren2: case OpCode::kGetAcl: case OpCode::kSync:
+    case OpCode::kGetAllChildrenNumber: case OpCode::kGetEphemerals: case OpCode::kCheckWatches:
+    case OpCode::kRemoveWatches: case OpCode::kAddWatch:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool decode_op(OpCode type, Reader& r, OpRequest& out) {
   out.type = type;
   switch (type) {

@@ -29,6 +29,9 @@ struct OpRequest {
   bool watch = false;
 };
 
+// Whether decode_op() knows a record for this op.
+bool has_path_record(OpCode type);
+
 // Decodes the record of a single op. False on malformed input or an op without a record.
 bool decode_op(OpCode type, sdk::jute::Reader& r, OpRequest& out);
 

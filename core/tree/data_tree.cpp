@@ -444,24 +444,24 @@ sdk::Status DataTree::serialize(sdk::SnapshotWriter& writer) const {
   return sdk::Status::ok();
 }
 
-std::unique_ptr<DataTree::Loader> DataTree::begin_load() {
-  std::unique_lock lk(mu_);
+void DataTree::clear_locked() {
   nodes_.clear();
   acls_ = AclCache();
   ephemerals_.clear();
   containers_.clear();
   ttls_.clear();
   data_size_ = 0;
+}
+
+std::unique_ptr<DataTree::Loader> DataTree::begin_load() {
+  std::unique_lock lk(mu_);
+  clear_locked();
   return std::make_unique<Loader>(*this);
 }
 
 void DataTree::reset() {
   std::unique_lock lk(mu_);
-  nodes_.clear();
-  acls_ = AclCache();
-  ephemerals_.clear();
-  containers_.clear();
-  ttls_.clear();
+  clear_locked();
   add_system_nodes();
 }
 

@@ -128,6 +128,7 @@ class DataTree {
                     Stat* out);
   void kill_session(sdk::SessionId session, const std::vector<std::string>& listed, Zxid zxid);
   void add_system_nodes();
+  void clear_locked();
 
   mutable util::RwLock mu_;
   NodeMap nodes_;
