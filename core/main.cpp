@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,12 @@ int main(int argc, char** argv) {
   if (!storage_lib) return fail(storage_lib.status().message());
   auto transport_lib = loader.inspect(PluginKind::kTransport, choice->client_transport);
   if (!transport_lib) return fail(transport_lib.status().message());
+  std::optional<paddock::plugin::Inspected> secure_lib;
+  if (!choice->secure_transport.empty()) {
+    auto lib = loader.inspect(PluginKind::kTransport, choice->secure_transport);
+    if (!lib) return fail(lib.status().message());
+    secure_lib = std::move(lib.value());
+  }
 
   // paddock.processors: "point:name" items, inserted in config order.
   struct ProcessorChoice {
@@ -123,6 +130,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<const paddock::plugin::Inspected*> libs{&storage_lib.value(), &transport_lib.value()};
+  if (secure_lib && secure_lib->file != transport_lib->file) libs.push_back(&*secure_lib);
   for (const auto& p : processor_libs) libs.push_back(&p.lib);
   std::vector<paddock::sdk::ConfigKeyDecl> plugin_keys;
   for (const auto* lib : libs) {
@@ -146,6 +154,12 @@ int main(int argc, char** argv) {
   if (!storage) return fail(storage.status().message());
   auto transport = loader.create<paddock::sdk::Transport>(transport_lib.value());
   if (!transport) return fail(transport.status().message());
+  paddock::plugin::Loaded<paddock::sdk::Transport> secure_transport;
+  if (secure_lib) {
+    auto t = loader.create<paddock::sdk::Transport>(*secure_lib);
+    if (!t) return fail(t.status().message());
+    secure_transport = std::move(t.value());
+  }
   std::vector<paddock::server::ProcessorPlugin> processors;
   for (const auto& p : processor_libs) {
     auto obj = loader.create<paddock::sdk::Processor>(p.lib);
@@ -168,6 +182,12 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", st.message());
     return fail(st.message());
   }
+  if (secure_transport) {
+    if (auto st = configure(secure_transport, cfg.value(), views, hosts); !st) {
+      spdlog::critical("{}", st.message());
+      return fail(st.message());
+    }
+  }
   for (auto& p : processors) {
     if (auto st = configure(p.processor, cfg.value(), views, hosts); !st) {
       spdlog::critical("{}", st.message());
@@ -185,7 +205,7 @@ int main(int argc, char** argv) {
   }
 
   paddock::server::Plugins plugins{std::move(storage.value()), std::move(transport.value()),
-                                   std::move(processors)};
+                                   std::move(secure_transport), std::move(processors)};
   auto server = std::make_unique<paddock::server::Server>(cfg.value(), std::move(plugins));
   if (auto st = server->start(); !st) {
     spdlog::critical("start-up failed: {}", st.message());

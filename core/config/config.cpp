@@ -92,6 +92,8 @@ std::vector<KeyDecl> make_core_keys() {
           "directory of plugin .so files; empty = ../lib/paddock/plugins from the binary"),
       own("paddock.storage", "string", "file", "storage plugin (transaction log and snapshots)"),
       own("paddock.transport", "string", "tcp", "transport plugin for the client port"),
+      own("paddock.secureTransport", "string", "tls",
+          "transport plugin for secureClientPort (loaded only when that key is set)"),
       own("paddock.logLevel", "string", "info",
           "server log level: trace, debug, info, warn or error"),
       own("paddock.logFile", "path", "", "server log file; empty = standard error"),
@@ -101,8 +103,10 @@ std::vector<KeyDecl> make_core_keys() {
           "afterPrep, afterCommit, afterFinal"),
 
       // ---- ZooKeeper keys accepted but not acted on yet: ports and addresses ----
-      zk("secureClientPort", "int", "", kOff, "TLS port for client connections"),
-      zk("secureClientPortAddress", "addr", "", kOff, "address for the TLS client port"),
+      zk("secureClientPort", "int", "", kOn,
+         "TLS port for client connections, served by paddock.secureTransport"),
+      zk("secureClientPortAddress", "addr", "", kOn,
+         "address of the TLS client port; empty = clientPortAddress's"),
       zk("clientPortListenBacklog", "int", "-1", kOff,
          "listen backlog of the client socket; -1 = the system's default"),
       zk("observerMasterPort", "int", "", kOff, "port a follower listens on to serve observers"),
@@ -875,7 +879,7 @@ std::optional<std::string> check_core_value(const KeyDecl& decl, std::string_vie
     }
     return std::nullopt;
   }
-  if (key == "paddock.storage" || key == "paddock.transport") {
+  if (key == "paddock.storage" || key == "paddock.transport" || key == "paddock.secureTransport") {
     if (!is_plugin_name(value)) return std::string("a plugin name");
     return std::nullopt;
   }
@@ -911,6 +915,7 @@ sdk::Status read_plugin_choice(const ConfigFile& file, PluginChoice& choice) {
   choice.plugin_dir.clear();
   choice.storage = "file";
   choice.client_transport = "tcp";
+  choice.secure_transport.clear();
   choice.processors.clear();
   if (const Entry* e = file.find("paddock.pluginDir")) choice.plugin_dir = e->value;
   if (const Entry* e = file.find("paddock.storage")) {
@@ -920,6 +925,14 @@ sdk::Status read_plugin_choice(const ConfigFile& file, PluginChoice& choice) {
   if (const Entry* e = file.find("paddock.transport")) {
     if (!is_plugin_name(e->value)) return value_error(file.path(), *e, "a plugin name", e->value);
     choice.client_transport = e->value;
+  }
+  // The secure transport is loaded only when there is a secure port to serve.
+  if (const Entry* port = file.find("secureClientPort"); port && !port->value.empty()) {
+    choice.secure_transport = "tls";
+    if (const Entry* e = file.find("paddock.secureTransport")) {
+      if (!is_plugin_name(e->value)) return value_error(file.path(), *e, "a plugin name", e->value);
+      choice.secure_transport = e->value;
+    }
   }
   if (const Entry* e = file.find("paddock.processors")) {
     auto processors = parse_processors(e->value);
@@ -1181,6 +1194,9 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
   get_int("tickTime", cfg.tick_time_ms);
   get_int("clientPort", cfg.client_port);
   if (const Entry* e = get("clientPortAddress")) cfg.client_port_address = e->value;
+  get_int("secureClientPort", cfg.secure_client_port);
+  cfg.secure_client_port_address = cfg.client_port_address;
+  if (const Entry* e = get("secureClientPortAddress")) cfg.secure_client_port_address = e->value;
   get_int("maxClientCnxns", cfg.max_client_cnxns);
 
   int32_t min_timeout = -1, max_timeout = -1;
@@ -1243,6 +1259,7 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
   cfg.plugin_dir = choice.plugin_dir;
   cfg.storage = choice.storage;
   cfg.client_transport = choice.client_transport;
+  cfg.secure_transport = choice.secure_transport;
   cfg.processors = choice.processors;
   if (const Entry* e = get("paddock.logLevel")) cfg.log_level = lower(e->value);
   if (const Entry* e = get("paddock.logFile")) cfg.log_file = e->value;

@@ -76,6 +76,8 @@ struct ServerConfig {
   std::string data_log_dir;            // = data_dir when absent
   std::string client_port_address;     // "" = all addresses
   int32_t client_port = 2181;
+  int32_t secure_client_port = -1;        // -1 = no TLS client port
+  std::string secure_client_port_address;  // = client_port_address unless set
   int32_t max_client_cnxns = 60;
   int32_t min_session_timeout_ms = 0;  // resolved: 2 x tickTime unless configured
   int32_t max_session_timeout_ms = 0;  // resolved: 20 x tickTime unless configured
@@ -95,6 +97,7 @@ struct ServerConfig {
   std::string plugin_dir;              // "" = <dir of the binary>/../lib/paddock/plugins
   std::string storage = "file";        // storage plugin name
   std::string client_transport = "tcp";
+  std::string secure_transport;        // "" unless secureClientPort is set (then "tls")
   std::string log_level = "info";
   std::string log_file;                // "" = standard error
   int32_t io_threads = 0;              // 0 = automatic
@@ -121,6 +124,7 @@ struct PluginChoice {
   std::string plugin_dir;
   std::string storage;
   std::string client_transport;
+  std::string secure_transport;  // "" when no secureClientPort is configured
   std::vector<std::string> processors;
 };
 sdk::Result<PluginChoice> plugin_choice(const ConfigFile& file);

@@ -131,7 +131,7 @@ std::string answer(ServerContext& ctx, std::string_view word) {
     int64_t data_size = dir_size(cfg.data_dir);
     int64_t log_size = dir_size(cfg.data_log_dir);
     out += "clientPort=" + std::to_string(cfg.client_port) + "\n";
-    out += "secureClientPort=-1\n";
+    out += "secureClientPort=" + std::to_string(cfg.secure_client_port) + "\n";
     out += "dataDir=" + cfg.data_dir + "/version-2\n";
     out += "dataDirSize=" + std::to_string(data_size) + "\n";
     out += "dataLogDir=" + cfg.data_log_dir + "/version-2\n";

@@ -91,6 +91,7 @@ struct Server::Impl {
   pipeline::Pipeline pipeline;
   ClientAcceptor acceptor;
   std::unique_ptr<sdk::Listener> listener;
+  std::unique_ptr<sdk::Listener> secure_listener;
   bool started = false;
 };
 
@@ -138,9 +139,19 @@ sdk::Status Server::start() {
   auto listener = m.plugins.transport->listen(host, static_cast<uint16_t>(cfg.client_port), m.acceptor);
   if (!listener) return listener.status();
   m.listener = std::move(listener.value());
+  spdlog::info("serving clients on {}:{} ({} I/O threads)", host, m.listener->port(), io_threads);
+  if (m.plugins.secure_transport) {
+    auto& secure = *m.plugins.secure_transport;
+    if (auto st = secure.start(io_threads); !st) return st;
+    std::string shost = cfg.secure_client_port_address.empty() ? "0.0.0.0" : cfg.secure_client_port_address;
+    auto sl = secure.listen(shost, static_cast<uint16_t>(cfg.secure_client_port), m.acceptor);
+    if (!sl) return sl.status();
+    m.secure_listener = std::move(sl.value());
+    spdlog::info("serving TLS clients on {}:{} ({} transport)", shost, m.secure_listener->port(),
+                 m.plugins.secure_transport.descriptor().name);
+  }
   m.ctx.serving = true;
   m.started = true;
-  spdlog::info("serving clients on {}:{} ({} I/O threads)", host, m.listener->port(), io_threads);
   return {};
 }
 
@@ -150,8 +161,10 @@ void Server::stop() {
   m.started = false;
   m.ctx.serving = false;
   if (m.listener) m.listener->close();
+  if (m.secure_listener) m.secure_listener->close();
   m.sessions.stop();
   m.plugins.transport->stop();
+  if (m.plugins.secure_transport) m.plugins.secure_transport->stop();
   m.sync.stop();
   m.database.stop_autopurge();
   for (auto& p : m.plugins.processors) p.processor->stop();

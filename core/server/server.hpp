@@ -23,6 +23,7 @@ struct ProcessorPlugin {
 struct Plugins {
   plugin::Loaded<sdk::Storage> storage;
   plugin::Loaded<sdk::Transport> transport;
+  plugin::Loaded<sdk::Transport> secure_transport;  // empty without secureClientPort
   std::vector<ProcessorPlugin> processors;  // in config order
 };
 

@@ -58,6 +58,9 @@ class PADDOCK_SDK_API Connection {
   virtual const std::string& local_address() const = 0;
   // Bytes queued by send() and not yet written to the socket.
   virtual size_t pending_send_bytes() const = 0;
+  // For TLS transports: the subject of the certificate the peer presented ("" when none or
+  // plain TCP), in RFC 2253 form ("CN=client,O=Example").
+  virtual std::string peer_certificate_subject() const { return {}; }
 };
 
 // Implemented by the core; told about each accepted connection, on the I/O thread the

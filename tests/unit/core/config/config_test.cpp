@@ -755,7 +755,7 @@ server.3=zk3.example.com:2888:3888:observer;2181
   EXPECT_EQ(cfg.autopurge_snap_retain_count, 5);
   EXPECT_EQ(cfg.four_letter_words, (std::set<std::string>{"srvr", "mntr", "ruok", "stat"}));
   EXPECT_EQ(cfg.jute_max_buffer, 0x400000);
-  EXPECT_EQ(cfg.ignored.size(), 23u);
+  EXPECT_EQ(cfg.ignored.size(), 22u);  // secureClientPort is acted on
 }
 
 // ---------------------------------------------------------------- the key table
@@ -782,6 +782,8 @@ TEST(ConfigKeyTable, ActedOnKeysAreExactlyThese) {
                                                "dataLogDir",
                                                "clientPort",
                                                "clientPortAddress",
+                                               "secureClientPort",
+                                               "secureClientPortAddress",
                                                "maxClientCnxns",
                                                "minSessionTimeout",
                                                "maxSessionTimeout",
@@ -798,6 +800,7 @@ TEST(ConfigKeyTable, ActedOnKeysAreExactlyThese) {
                                                "paddock.pluginDir",
                                                "paddock.storage",
                                                "paddock.transport",
+                                               "paddock.secureTransport",
                                                "paddock.logLevel",
                                                "paddock.logFile",
                                                "paddock.ioThreads",
