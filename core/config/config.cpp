@@ -92,6 +92,10 @@ std::vector<KeyDecl> make_core_keys() {
           "directory of plugin .so files; empty = ../lib/paddock/plugins from the binary"),
       own("paddock.storage", "string", "file", "storage plugin (transaction log and snapshots)"),
       own("paddock.transport", "string", "tcp", "transport plugin for the client port"),
+      own("paddock.election", "string", "fle",
+          "election plugin of an ensemble member (electionAlg=3 means fle)"),
+      own("paddock.quorumTransport", "string", "tcp",
+          "transport plugin of the quorum and election ports (tls when sslQuorum=true)"),
       own("paddock.secureTransport", "string", "tls",
           "transport plugin for secureClientPort (loaded only when that key is set)"),
       own("paddock.logLevel", "string", "info",
@@ -115,23 +119,23 @@ std::vector<KeyDecl> make_core_keys() {
 
       // ---- ensemble (quorum) ----
       family(
-          "server.", "string", kOff, false,
+          "server.", "string", kOn, false,
           "server.N=host:quorumPort:electionPort[:role][;[clientAddr:]clientPort]; N an integer"),
       family("group.", "string", kOff, false,
              "group.N=id:id...: hierarchical quorum group of server ids; N an integer"),
       family("weight.", "long", kOff, false,
              "weight.N=w: vote weight of server N in hierarchical quorums; N an integer"),
-      zk("initLimit", "int", "", kOff,
+      zk("initLimit", "int", "", kOn,
          "ticks a follower may take to connect and sync to the leader"),
-      zk("syncLimit", "int", "", kOff, "ticks a follower may lag behind the leader"),
+      zk("syncLimit", "int", "", kOn, "ticks a follower may lag behind the leader"),
       zk("connectToLearnerMasterLimit", "int", "", kOff,
          "ticks a follower may take to connect to the leader; defaults to initLimit"),
-      zk("electionAlg", "int", "3", kOff,
+      zk("electionAlg", "int", "3", kOn,
          "leader election algorithm; only 3 (fast election) exists"),
-      zk("peerType", "string", "participant", kOff, "participant or observer"),
+      zk("peerType", "string", "participant", kOn, "participant or observer"),
       zk("quorumListenOnAllIPs", "bool", "false", kOff,
          "listen for peers on all addresses instead of the one in server.N"),
-      zk("standaloneEnabled", "bool", "true", kOff,
+      zk("standaloneEnabled", "bool", "true", kOn,
          "false runs even a single server in replicated mode"),
       zk("reconfigEnabled", "bool", "false", kOff, "allow dynamic reconfiguration"),
       zk("dynamicConfigFile", "path", "", kOff,
@@ -879,7 +883,8 @@ std::optional<std::string> check_core_value(const KeyDecl& decl, std::string_vie
     }
     return std::nullopt;
   }
-  if (key == "paddock.storage" || key == "paddock.transport" || key == "paddock.secureTransport") {
+  if (key == "paddock.storage" || key == "paddock.transport" || key == "paddock.secureTransport" ||
+      key == "paddock.election" || key == "paddock.quorumTransport") {
     if (!is_plugin_name(value)) return std::string("a plugin name");
     return std::nullopt;
   }
@@ -1127,10 +1132,16 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     CoreMatch m = match_core_key(e.key);
+    auto plugin_it = plugin_index.find(e.key);
+    // A key a loaded plugin declares by name (ssl.keyStore.location for the tls transport)
+    // belongs to that plugin, not to the core's accepted-but-ignored family (ssl.*).
+    if (m.decl != nullptr && m.decl->is_prefix && plugin_it != plugin_index.end()) {
+      m.decl = nullptr;
+    }
     if (m.decl != nullptr) {
       resolved[i] = {m.decl, nullptr, std::move(m.canonical)};
-    } else if (auto it = plugin_index.find(e.key); it != plugin_index.end()) {
-      resolved[i] = {nullptr, it->second, e.key};
+    } else if (plugin_it != plugin_index.end()) {
+      resolved[i] = {nullptr, plugin_it->second, e.key};
     } else {
       continue;
     }
@@ -1192,7 +1203,7 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
   cfg.data_log_dir = data_log_dir != nullptr ? data_log_dir->value : cfg.data_dir;
 
   get_int("tickTime", cfg.tick_time_ms);
-  get_int("clientPort", cfg.client_port);
+  cfg.client_port_set = get_int("clientPort", cfg.client_port) != nullptr;
   if (const Entry* e = get("clientPortAddress")) cfg.client_port_address = e->value;
   get_int("secureClientPort", cfg.secure_client_port);
   cfg.secure_client_port_address = cfg.client_port_address;

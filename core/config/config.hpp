@@ -76,6 +76,7 @@ struct ServerConfig {
   std::string data_log_dir;            // = data_dir when absent
   std::string client_port_address;     // "" = all addresses
   int32_t client_port = 2181;
+  bool client_port_set = false;           // clientPort was in the file (ensembles may give it in server.N)
   int32_t secure_client_port = -1;        // -1 = no TLS client port
   std::string secure_client_port_address;  // = client_port_address unless set
   int32_t max_client_cnxns = 60;
