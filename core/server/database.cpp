@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "paddock/sdk/jute.hpp"
+#include "quorum/committed_log.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
 
@@ -105,12 +106,20 @@ sdk::Result<Database::Restored> Database::restore() {
         break;
     }
     tree_.set_last_processed_zxid(h.zxid);
+    if (committed_log_) committed_log_->add(h.zxid, std::string(bytes));
     out.last_zxid = h.zxid;
     ++out.txns_replayed;
   }
   if (auto st = log.status(); !st) return st;
   out.sessions = sessions_.size();
   return out;
+}
+
+sdk::Result<Database::Restored> Database::reload() {
+  wait_for_snapshot();
+  sessions_.clear();
+  if (committed_log_) committed_log_->clear();
+  return restore();
 }
 
 sdk::Status Database::snapshot(bool fsync) {
