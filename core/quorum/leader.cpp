@@ -510,7 +510,8 @@ void Leader::start_sync(const std::shared_ptr<LearnerHandler>& h) {
           if (!reaches || !log.status()) history.clear();
         }
       }
-      if (peer_last >= min_committed || !history.empty() || peer_last == 0) {
+      // The in-memory log continues the on-disk one; a learner older than both gets a SNAP.
+      if (peer_last >= min_committed || !history.empty()) {
         history.insert(history.end(), committed.begin(), committed.end());
       }
       bool started = false;
