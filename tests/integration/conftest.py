@@ -30,6 +30,7 @@ atexit.register(servers.kill_all_live)
 def pytest_configure(config):
     config.addinivalue_line("markers", "targets(*kinds): server kinds this test applies to")
     config.addinivalue_line("markers", "deadline(seconds): per-test watchdog deadline")
+    config.addinivalue_line("markers", "slow: takes tens of seconds (deselect with -m 'not slow')")
 
 
 def pytest_generate_tests(metafunc):
