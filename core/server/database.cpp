@@ -133,7 +133,10 @@ sdk::Status Database::snapshot(bool fsync) {
   auto& w = *writer.value();
   if (auto st = w.write_sessions(sessions); !st) return st;
   if (auto st = tree_.serialize(w); !st) return st;
-  if (auto st = w.finish(std::nullopt, fsync); !st) return st;
+  // The trailer names the zxid the digest belongs to: the last one applied when the (fuzzy)
+  // walk ended; a reader checks it once its replay reaches that zxid.
+  auto [digest_zxid, digest] = tree_.digest();
+  if (auto st = w.finish(sdk::SnapshotDigest{digest_zxid, 2, digest}, fsync); !st) return st;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - start).count();
   spdlog::info("snapshot at zxid 0x{:x} written in {} ms", zxid, ms);
