@@ -264,3 +264,45 @@ def test_two_of_three_killed(make_ensemble, killed):
         for p in acked + ["/two/after"]:
             assert p in tree, f"node {sid} lacks {p}"
     print(f"after {killed} killed: node {new} leads {survivor} and {back}")
+
+
+@pytest.mark.slow
+def test_rolling_restart_under_load(make_ensemble):
+    """Every member restarted in turn (SIGTERM, start, wait until it serves again), the
+    leader last, while 3 writers go on: every acknowledged write on every member."""
+    ens = make_ensemble(3)
+    ens.start()
+    ens.wait_leader(expect=3)
+    ens.client().create("/roll")
+    ws = start_writers(ens, "/roll", n=3)
+    wait_until(lambda: acks_after(ws, 0) >= 10, 20, message="writes")
+    for sid in (1, 2, 3):
+        t = time.monotonic()
+        ens.stop(sid)
+        ens.start(sid)
+        ens.wait_leader(timeout=20)
+        wait_until(lambda: acks_after(ws, t) >= 10, 20, message=f"writes after restarting {sid}")
+    acked, unknown = stop_writers(ws)
+    tree = assert_converged(ens)
+    assert_all_present({0: tree}, acked, unknown, "/roll")
+
+
+def test_five_members_survive_two_failures(make_ensemble):
+    ens = make_ensemble(5)
+    ens.start()
+    leader = ens.wait_leader(expect=5)
+    zk = ens.client()
+    zk.create("/five")
+    ens.kill(leader)
+    ens.kill(1)
+    new = ens.wait_leader(sids=[2, 3, 4], timeout=15)
+    assert new == 4
+    for i in range(20):
+        zk.create(f"/five/n{i}")
+    ens.kill(new)     # two of five left: no quorum
+    for sid in (2, 3):
+        ens.wait_mode(sid, "looking", timeout=5)
+    ens.start(1)
+    assert ens.wait_leader(sids=[1, 2, 3], timeout=15) == 3
+    tree = assert_converged(ens, sids=[1, 2, 3], root="/five")
+    assert len(tree) == 21

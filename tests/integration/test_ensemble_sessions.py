@@ -144,3 +144,55 @@ def wait_event(raw, path, timeout=10.0):
             pass
         time.sleep(0.05)
     raise AssertionError(f"no watch event for {path} within {timeout}s; got {raw.events}")
+
+
+def test_session_expiry_on_a_follower_removes_ephemerals_everywhere(make_ensemble):
+    """A client of follower 1 vanishes without closing its session: the leader expires it
+    (session activity reaches the leader only through follower pings) and its ephemeral
+    goes from every member; a client that stays keeps its session meanwhile."""
+    ens = make_ensemble(3)
+    ens.start()
+    ens.wait_leader(expect=3)
+    keeper = ens.client([1], timeout=1.0)   # negotiated like the raw one, but it pings
+    keeper.create("/kept", b"", ephemeral=True)
+    raw = zkproto.RawClient(ens[1].client_host, ens[1].port, timeout=5)
+    resp = raw.connect(timeout_ms=1000)
+    assert 400 <= resp.timeout <= 1000
+    assert raw.create("/gone", b"", flags=1)[0] == zkproto.OK   # ephemeral
+    other = ens.client([2, 3])
+    assert other.exists("/gone") is not None
+    t = time.monotonic()
+    raw.close()   # no closeSession: only expiry can remove it
+    wait_until(lambda: other.exists("/gone") is None, 10, message="expired ephemeral removed")
+    took = time.monotonic() - t
+    print(f"session of a vanished client expired after {took:.3f}s (timeout {resp.timeout} ms)")
+    assert took >= resp.timeout / 1000 * 0.9
+    for sid in (1, 2, 3):
+        c = ens.client([sid])
+        c.sync("/")
+        assert c.exists("/gone") is None, f"node {sid} still has the expired ephemeral"
+        assert c.exists("/kept") is not None, f"node {sid} lost a live session's ephemeral"
+
+
+def test_session_moves_between_members(make_ensemble):
+    """A session opened on follower 1 is resumed on follower 2 (same id and password): the
+    new connection works, and the old one can no longer write (SESSIONMOVED or closed)."""
+    ens = make_ensemble(3)
+    ens.start()
+    ens.wait_leader(expect=3)
+    a = zkproto.RawClient(ens[1].client_host, ens[1].port, timeout=5)
+    resp = a.connect(timeout_ms=4000)
+    assert a.create("/moved", b"1")[0] == zkproto.OK
+    b = zkproto.RawClient(ens[2].client_host, ens[2].port, timeout=5)
+    resp2 = b.connect(timeout_ms=4000, session_id=resp.session_id, passwd=resp.passwd,
+                      last_zxid=a.last_zxid)
+    assert resp2.session_id == resp.session_id and resp2.timeout > 0
+    err, _ = b.set_data("/moved", b"2")
+    assert err == zkproto.OK
+    try:
+        err, _ = a.set_data("/moved", b"from the old connection")
+        assert err == -118, f"old connection wrote after the session moved (err {err})"
+    except (zkproto.Closed, OSError):
+        pass
+    a.close()
+    b.close()
