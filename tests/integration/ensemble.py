@@ -164,6 +164,16 @@ class Member(servers.Server):
                                      f"{timeout}s; tail:\n{self.log_tail(30)}")
             time.sleep(0.05)
 
+    def sync_kind(self, since=0, timeout=15.0):
+        """How this member was last synchronised with a leader (after byte offset `since` of
+        its log): "DIFF", "TRUNC" or "SNAP" -- from Paddock's or ZooKeeper's own log line."""
+        if self.kind == "paddock":
+            m = self.wait_log(r"synchronising with the leader by (\w+)", timeout, since)
+            return m.group(1)
+        m = self.wait_log(r"Getting a (diff|snapshot) from (?:the )?leader|(Truncating) log",
+                          timeout, since)
+        return {"diff": "DIFF", "snapshot": "SNAP", None: "TRUNC"}[m.group(1)]
+
     def sigstop(self):
         if self.alive():
             self.proc.send_signal(signal.SIGSTOP)

@@ -66,16 +66,18 @@ def test_five_started_one_by_one_elect_node_3(make_ensemble):
         assert "LEADING" not in ens[sid].log_text()
 
 
-def test_writes_replicate_and_late_joiner_catches_up(make_ensemble):
-    ens = make_ensemble(3)
+@pytest.mark.parametrize("kind", ["paddock", pytest.param("zookeeper", marks=pytest.mark.slow)])
+def test_writes_replicate_and_late_joiner_catches_up(make_ensemble, kind):
+    ens = make_ensemble(3, kind=kind)
     ens.start(1, 2)
-    ens.wait_leader(sids=[1, 2], expect=2)
+    ens.wait_leader(sids=[1, 2], expect=2, timeout=40)
     zk = ens.client([1, 2])
     zk.create("/joined", b"before 3")
     for i in range(20):
         zk.create(f"/joined/n{i}", str(i).encode())
     ens.start(3)
-    ens.wait_leader(expect=2)
+    ens.wait_leader(expect=2, timeout=30)
+    print(f"late joiner synchronised by {ens[3].sync_kind()}")
     tree = assert_converged(ens)
     assert len([p for p in tree if p.startswith("/joined/")]) == 20
 

@@ -50,16 +50,20 @@ def assert_all_present(trees, acked, unknown, parent):
 
 
 def sync_kind(member, since=0, timeout=15.0):
-    m = member.wait_log(r"synchronising with the leader by (\w+)", timeout=timeout, since=since)
-    return m.group(1)
+    return member.sync_kind(since, timeout)
+
+
+# ZooKeeper runs of the same tests (slow: JVMs) show the expectations are ZooKeeper's own.
+KINDS = ["paddock", pytest.param("zookeeper", marks=pytest.mark.slow)]
 
 
 # ------------------------------------------------------------------------- leader killed
 
-def test_leader_sigkill_under_write_load(make_ensemble):
-    ens = make_ensemble(3)
+@pytest.mark.parametrize("kind", KINDS)
+def test_leader_sigkill_under_write_load(make_ensemble, kind):
+    ens = make_ensemble(3, kind=kind)
     ens.start()
-    old = ens.wait_leader(expect=3)
+    old = ens.wait_leader(timeout=40)   # 3, unless a JVM came up late
     ens.client().create("/load")
     ws = start_writers(ens, "/load", n=3)
     wait_until(lambda: acks_after(ws, 0) >= 20, 20, message="writers acknowledged")
@@ -67,9 +71,9 @@ def test_leader_sigkill_under_write_load(make_ensemble):
 
     t_kill = time.monotonic()
     ens.kill(old)
-    new = ens.wait_leader(sids=[1, 2], timeout=15)
+    others = [s for s in (1, 2, 3) if s != old]
+    new = ens.wait_leader(sids=others, timeout=15)
     t_elected = time.monotonic()
-    assert new == 2
     wait_until(lambda: acks_after(ws, t_kill) >= 20, 20, message="writes resumed on every writer")
     first_ack = min(at for w in ws for _, at, z in w.acked if z >> 32 > old_epoch)
     acked, unknown = stop_writers(ws)
@@ -81,7 +85,7 @@ def test_leader_sigkill_under_write_load(make_ensemble):
     for w in ws:
         assert not any("SessionExpired" in e for e in w.errors), w.errors
 
-    assert_all_present(member_trees(ens, [1, 2]), acked, unknown, "/load")
+    assert_all_present(member_trees(ens, others), acked, unknown, "/load")
 
     # the old leader returns, follows, and ends with the same tree
     mark = ens[old].log_mark()
@@ -164,19 +168,22 @@ def write_many(zk, parent, n, batch=200):
             r.get(timeout=30)
 
 
-def test_follower_with_empty_datadir_gets_snap(make_ensemble):
-    ens = make_ensemble(3)
+@pytest.mark.parametrize("kind", KINDS)
+def test_follower_with_empty_datadir_gets_snap(make_ensemble, kind):
+    ens = make_ensemble(3, kind=kind)
     ens.start()
-    ens.wait_leader(expect=3)
-    ens.kill(1)
-    shutil.rmtree(ens[1].data_dir / "version-2")
-    zk = ens.client([2, 3])
+    leader = ens.wait_leader(timeout=40)
+    f = 1 if leader != 1 else 2
+    ens.kill(f)
+    shutil.rmtree(ens[f].data_dir / "version-2")
+    zk = ens.client([s for s in (1, 2, 3) if s != f])
     write_many(zk, "/snap", 1200)
-    mark, lmark = ens[1].log_mark(), ens[3].log_mark()
-    ens.start(1)
-    ens.wait_leader(expect=3)
-    assert sync_kind(ens[1], since=mark) == "SNAP"
-    ens[3].wait_log(r"syncing learner 1 with SNAP", since=lmark)
+    mark, lmark = ens[f].log_mark(), ens[leader].log_mark()
+    ens.start(f)
+    ens.wait_leader(expect=leader, timeout=30)
+    assert sync_kind(ens[f], since=mark) == "SNAP"
+    if kind == "paddock":
+        ens[leader].wait_log(rf"syncing learner {f} with SNAP", since=lmark)
     tree = assert_converged(ens, root="/snap")
     assert len(tree) == 1201
 
@@ -305,4 +312,50 @@ def test_five_members_survive_two_failures(make_ensemble):
     ens.start(1)
     assert ens.wait_leader(sids=[1, 2, 3], timeout=15) == 3
     tree = assert_converged(ens, sids=[1, 2, 3], root="/five")
+    assert len(tree) == 21
+
+
+# ------------------------------------------------------------------------- frozen members
+
+def test_frozen_leader_is_replaced_and_rejoins(make_ensemble):
+    """The leader stops (SIGSTOP: a long GC pause, a hung disk) -- its connections stay
+    open, so only the followers' syncLimit timeout can notice. They elect a new leader; the
+    old one, resumed, finds it has lost its quorum and follows the new one."""
+    ens = make_ensemble(3)
+    ens.start()
+    old = ens.wait_leader(expect=3)
+    zk = ens.client()
+    zk.create("/frozen", b"0")
+    t = time.monotonic()
+    ens[old].sigstop()
+    new = ens.wait_leader(sids=[1, 2], timeout=15)
+    took = time.monotonic() - t
+    limit = ens.sync_limit * ens.tick / 1000
+    print(f"frozen leader replaced after {took:.3f}s (syncLimit {limit:.1f}s)")
+    assert took >= limit * 0.8, "followers gave up on a live leader before syncLimit"
+    zk.retry(zk.set, "/frozen", b"new leader")
+    mark = ens[old].log_mark()
+    ens[old].sigcont()
+    assert ens.wait_leader(timeout=20) == new
+    ens[old].wait_log(r"leadership ended", since=mark)
+    tree = assert_converged(ens, root="/frozen")
+    assert tree["/frozen"][0] == b"new leader"
+
+
+def test_frozen_follower_is_dropped_and_rejoins(make_ensemble):
+    ens = make_ensemble(3)
+    ens.start()
+    leader = ens.wait_leader(expect=3)
+    zk = ens.client([2, 3])
+    zk.create("/ff")
+    mark = ens[leader].log_mark()
+    ens[1].sigstop()
+    # writes go on with the other follower; the leader drops the silent one after syncLimit
+    for i in range(20):
+        zk.create(f"/ff/n{i}")
+    ens[leader].wait_log(r"learner 1 silent for more than syncLimit", since=mark, timeout=5)
+    assert ens[leader].mode() == "leader"
+    ens[1].sigcont()
+    assert ens.wait_leader(timeout=20) == leader
+    tree = assert_converged(ens, root="/ff")
     assert len(tree) == 21
