@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "log/logging.hpp"
 #include "plugin/loader.hpp"
+#include "quorum/quorum_config.hpp"
 #include "server/four_letter_words.hpp"
 #include "server/server.hpp"
 
@@ -129,8 +130,28 @@ int main(int argc, char** argv) {
     processor_libs.push_back({insertion_point(point), name, std::move(lib.value())});
   }
 
+  // A config with server.N lines describes an ensemble: its election plugin and quorum
+  // transport are loaded too (dropped again if it turns out to be a single standalone server).
+  std::optional<paddock::plugin::Inspected> election_lib, quorum_transport_lib;
+  bool ensemble = false;
+  for (const auto& e : file->entries()) ensemble = ensemble || e.key.rfind("server.", 0) == 0;
+  if (ensemble) {
+    const auto* el_name = file->find("paddock.election");
+    auto el = loader.inspect(PluginKind::kElection, el_name ? el_name->value : "fle");
+    if (!el) return fail(el.status().message());
+    election_lib = std::move(el.value());
+    const auto* qt_name = file->find("paddock.quorumTransport");
+    auto qt = loader.inspect(PluginKind::kTransport, qt_name ? qt_name->value : "tcp");
+    if (!qt) return fail(qt.status().message());
+    quorum_transport_lib = std::move(qt.value());
+  }
+
   std::vector<const paddock::plugin::Inspected*> libs{&storage_lib.value(), &transport_lib.value()};
   if (secure_lib && secure_lib->file != transport_lib->file) libs.push_back(&*secure_lib);
+  if (election_lib) libs.push_back(&*election_lib);
+  if (quorum_transport_lib && quorum_transport_lib->file != transport_lib->file) {
+    libs.push_back(&*quorum_transport_lib);
+  }
   for (const auto& p : processor_libs) libs.push_back(&p.lib);
   std::vector<paddock::sdk::ConfigKeyDecl> plugin_keys;
   for (const auto* lib : libs) {
@@ -140,6 +161,22 @@ int main(int argc, char** argv) {
   }
   auto cfg = paddock::config::load(file.value(), plugin_keys);
   if (!cfg) return fail(cfg.status().message());
+
+  // An ensemble member (server.N lines) also needs its election plugin and a transport for
+  // the quorum and election ports.
+  auto quorum = paddock::quorum::load_quorum_config(file.value(), cfg.value());
+  if (!quorum) return fail(quorum.status().message());
+  if (quorum.value()) {
+    auto& q = *quorum.value();
+    if (!cfg->client_port_set) {
+      if (q.me().client_port <= 0) {
+        return fail(file->path() + ": clientPort: required (or a ;clientPort part in server." +
+                    std::to_string(q.my_id) + ")");
+      }
+      cfg->client_port = q.me().client_port;
+      if (!q.me().client_host.empty()) cfg->client_port_address = q.me().client_host;
+    }
+  }
 
   if (auto st = paddock::log::init(cfg->log_level, cfg->log_file); !st) return fail(st.message());
   spdlog::info("Paddock {} (ZooKeeper {} protocol) starting with config {}", PADDOCK_VERSION,
@@ -182,6 +219,26 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", st.message());
     return fail(st.message());
   }
+  paddock::plugin::Loaded<paddock::sdk::Election> election;
+  paddock::plugin::Loaded<paddock::sdk::Transport> quorum_transport;
+  if (election_lib && quorum.value()) {
+    auto e = loader.create<paddock::sdk::Election>(*election_lib);
+    if (!e) return fail(e.status().message());
+    election = std::move(e.value());
+    auto t = loader.create<paddock::sdk::Transport>(*quorum_transport_lib);
+    if (!t) return fail(t.status().message());
+    quorum_transport = std::move(t.value());
+    for (auto* p : {&quorum_transport}) {
+      if (auto st = configure(*p, cfg.value(), views, hosts); !st) {
+        spdlog::critical("{}", st.message());
+        return fail(st.message());
+      }
+    }
+    if (auto st = configure(election, cfg.value(), views, hosts); !st) {
+      spdlog::critical("{}", st.message());
+      return fail(st.message());
+    }
+  }
   if (secure_transport) {
     if (auto st = configure(secure_transport, cfg.value(), views, hosts); !st) {
       spdlog::critical("{}", st.message());
@@ -205,8 +262,9 @@ int main(int argc, char** argv) {
   }
 
   paddock::server::Plugins plugins{std::move(storage.value()), std::move(transport.value()),
-                                   std::move(secure_transport), std::move(processors)};
-  auto server = std::make_unique<paddock::server::Server>(cfg.value(), std::move(plugins));
+                                   std::move(secure_transport), std::move(processors),
+                                   std::move(election), std::move(quorum_transport)};
+  auto server = std::make_unique<paddock::server::Server>(cfg.value(), quorum.value(), std::move(plugins));
   if (auto st = server->start(); !st) {
     spdlog::critical("start-up failed: {}", st.message());
     server.reset();

@@ -122,7 +122,19 @@ sdk::Decision FinalStage::process(sdk::RequestView& view) {
 
 void FinalStage::answer(Request& r, std::string& frame, ErrorCode err, Zxid zxid) {
   if (r.type == OpCode::kCreateSession) return;  // answered by finish_connect
-  if (!r.cnxn) return;                            // server-internal
+  if (!r.cnxn) {
+    // A learner's sync completes when everything proposed before it is committed.
+    if (r.origin != 0 && r.type == OpCode::kSync) {
+      if (auto done = ctx_.remote_sync_done.load()) (*done)(r.origin);
+    }
+    return;  // server-internal, or a learner's client (the learner answers it)
+  }
+  if (err == ErrorCode::kSessionMoved) {
+    // The session now lives on another server: ZooKeeper closes the connection instead.
+    r.cnxn->request_done(0, zxid, r.type);
+    r.cnxn->close();
+    return;
+  }
   if (err != ErrorCode::kOk) frame.resize(kPrefix);
   Writer w(frame);
   w.patch_int(4, r.cxid);
@@ -137,33 +149,61 @@ void FinalStage::answer(Request& r, std::string& frame, ErrorCode err, Zxid zxid
   if (r.type == OpCode::kCloseSession) r.cnxn->close_after_send();
 }
 
-ErrorCode FinalStage::apply_write(Request& r, std::string& out) {
-  Reader rd(r.txn);
-  sdk::jute::TxnHeader h = sdk::jute::read_txn_header(rd);
+tree::TxnResult FinalStage::apply_txn(std::string_view txn, Request* r, sdk::jute::TxnHeader& h) {
+  Reader rd(txn);
+  h = sdk::jute::read_txn_header(rd);
+  // What a closing session's connection is, before the session goes.
+  std::shared_ptr<server::ClientConnection> session_connection;
+  if (h.type == static_cast<int32_t>(OpCode::kCloseSession)) {
+    if (auto s = ctx_.sessions.get(h.client_id)) {
+      std::lock_guard lk(s->mu);
+      session_connection = s->connection.lock();
+    }
+  }
+  int32_t create_timeout = 0;
+  if (h.type == static_cast<int32_t>(OpCode::kCreateSession)) {
+    Reader body(rd.position(), rd.remaining());
+    create_timeout = body.read_int();
+  }
   tree::TxnResult rc = ctx_.tree.process_txn(h, rd);
-  ctx_.prep->applied(h.zxid);
+  if (ctx_.prep) ctx_.prep->applied(h.zxid);
+  switch (static_cast<OpCode>(h.type)) {
+    case OpCode::kCreateSession: {
+      auto s = ctx_.sessions.add(h.client_id, create_timeout);
+      if (r && r->origin != 0) s->owner = r->origin;
+      else if (r && r->cnxn) s->owner = ctx_.my_id;
+      break;
+    }
+    case OpCode::kCloseSession: {
+      ctx_.sessions.remove(h.client_id);
+      bool own_client = r && r->cnxn && r->cnxn.get() == session_connection.get();
+      if (own_client) {
+        spdlog::info("session 0x{:x} closed by client {}", h.client_id, r->cnxn->remote_address());
+      } else {
+        if (r && !r->cnxn && r->origin == 0) spdlog::info("session 0x{:x} expired", h.client_id);
+        else spdlog::info("session 0x{:x} closed", h.client_id);
+        // The client (if connected here) is told by its connection going away.
+        if (session_connection) session_connection->close();
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return rc;
+}
+
+ErrorCode FinalStage::apply_write(Request& r, std::string& out) {
+  sdk::jute::TxnHeader h;
+  tree::TxnResult rc = apply_txn(r.txn, &r, h);
   Writer w(out);
   switch (static_cast<OpCode>(h.type)) {
     case OpCode::kCreateSession:
-      ctx_.sessions.add(r.session_id, r.session_timeout);
       if (r.cnxn) r.cnxn->finish_connect(true);
       if (r.cnxn) r.cnxn->request_done((steady_ns() - r.received_ns) / 1000000, h.zxid, r.type);
       return ErrorCode::kOk;
-    case OpCode::kCloseSession: {
-      ctx_.sessions.remove(r.session_id);
-      std::shared_ptr<server::ClientConnection> owner;
-      if (r.session_ref) {
-        std::lock_guard lk(r.session_ref->mu);
-        owner = r.session_ref->connection.lock();
-      }
-      if (r.cnxn) {
-        spdlog::info("session 0x{:x} closed by client {}", r.session_id, r.cnxn->remote_address());
-      } else {
-        spdlog::info("session 0x{:x} expired", r.session_id);
-        if (owner) owner->close();
-      }
+    case OpCode::kCloseSession:
       return ErrorCode::kOk;
-    }
     case OpCode::kError:
       return rc.err;
     case OpCode::kMulti: {

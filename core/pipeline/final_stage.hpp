@@ -5,11 +5,13 @@
 
 #include <string>
 
+#include "paddock/sdk/jute.hpp"
 #include "paddock/sdk/processor.hpp"
 #include "pipeline/request.hpp"
 #include "server/server_context.hpp"
+#include "tree/data_tree.hpp"
 
-namespace paddock::tree { struct TxnResult; }
+
 
 namespace paddock::pipeline {
 
@@ -21,6 +23,11 @@ class FinalStage final : public sdk::Processor {
   sdk::Status start(sdk::ProcessorContext&) override { return {}; }
   sdk::Decision process(sdk::RequestView& view) override;
   void stop() override {}
+
+  // Applies a committed transaction entry to the tree, with what it means for sessions and
+  // connections here. `r` is the request it answers (null for a learner's copy of a
+  // transaction another server's client made). Fills `h` with its header.
+  tree::TxnResult apply_txn(std::string_view txn, Request* r, sdk::jute::TxnHeader& h);
 
  private:
   // Builds the reply body after the 20-byte reply prefix of `out`; returns the error code.

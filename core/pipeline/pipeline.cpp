@@ -33,10 +33,13 @@ std::string_view Request::remote_address() const {
   return cnxn ? std::string_view(cnxn->remote_address()) : std::string_view();
 }
 
-Pipeline::Pipeline(sdk::Processor& prep, sdk::Processor& sync, sdk::Processor& final_stage) {
-  stages_.push_back({"prep", &prep, true});
-  stages_.push_back({"sync", &sync, true});
-  stages_.push_back({"final", &final_stage, true});
+Pipeline::Pipeline(std::vector<std::pair<std::string, sdk::Processor*>> core_stages) {
+  for (auto& [name, p] : core_stages) stages_.push_back({std::move(name), p, true});
+}
+
+size_t Pipeline::ordering_stage() const {
+  size_t sync = index_of_core("sync");
+  return sync < stages_.size() ? sync : index_of_core("forward");
 }
 
 size_t Pipeline::index_of_core(const char* name) const {
@@ -48,16 +51,24 @@ size_t Pipeline::index_of_core(const char* name) const {
 
 void Pipeline::insert(sdk::InsertionPoint point, std::string name, sdk::Processor& processor) {
   size_t at = 0;
+  size_t prep = index_of_core("prep");
   switch (point) {
-    case sdk::InsertionPoint::kBeforePrep: at = index_of_core("prep"); break;
-    case sdk::InsertionPoint::kAfterPrep: at = index_of_core("sync"); break;
+    case sdk::InsertionPoint::kBeforePrep:
+      while (at < stages_.size() && !stages_[at].core) ++at;
+      break;
+    case sdk::InsertionPoint::kAfterPrep:
+      at = prep < stages_.size() ? prep + 1 : ordering_stage();
+      break;
     case sdk::InsertionPoint::kAfterCommit: at = index_of_core("final"); break;
     case sdk::InsertionPoint::kAfterFinal: at = stages_.size(); break;
   }
   stages_.insert(stages_.begin() + static_cast<ptrdiff_t>(at), {std::move(name), &processor, false});
 }
 
-void Pipeline::submit(std::unique_ptr<Request> r) { run(r.release(), 0); }
+void Pipeline::submit(std::unique_ptr<Request> r) {
+  r->pipeline = this;
+  run(r.release(), 0);
+}
 
 void Pipeline::resume(sdk::RequestView& request) {
   auto& r = static_cast<Request&>(request);
@@ -68,13 +79,13 @@ void Pipeline::resume_with_error(sdk::RequestView& request, sdk::ErrorCode error
   auto& r = static_cast<Request&>(request);
   r.err = error;
   r.rejected = true;
-  size_t sync = index_of_core("sync");
-  run(&r, r.stage < sync ? sync : r.stage + 1);
+  size_t order = ordering_stage();
+  run(&r, r.stage < order ? order : r.stage + 1);
 }
 
 void Pipeline::run(Request* r, size_t from) {
   const size_t prep = index_of_core("prep");
-  const size_t sync = index_of_core("sync");
+  const size_t sync = ordering_stage();
   for (size_t i = from; i < stages_.size(); ++i) {
     const Stage& stage = stages_[i];
     // A rejected request skips to the core stages that order and answer it.

@@ -26,9 +26,13 @@ class Pipeline final : public sdk::ProcessorContext {
     bool core = false;  // prep, sync, final
   };
 
-  // `prep` opens the ordering section, `sync` closes it, `final` answers. Third-party
-  // processors are added around them with insert().
-  Pipeline(sdk::Processor& prep, sdk::Processor& sync, sdk::Processor& final_stage);
+  // The core stages of a role, in order, by name: "prep" opens the ordering section and
+  // "sync" closes it; "sync" (or "forward" on a learner) keeps each session's requests in
+  // order; "final" answers. Third-party processors are added around them with insert().
+  //   standalone: prep, sync, final
+  //   leader:     prep, proposal, sync, commit, final
+  //   learner:    forward, final
+  explicit Pipeline(std::vector<std::pair<std::string, sdk::Processor*>> core_stages);
 
   // Adds a processor at an insertion point, after those already there.
   void insert(sdk::InsertionPoint point, std::string name, sdk::Processor& processor);
@@ -47,6 +51,8 @@ class Pipeline final : public sdk::ProcessorContext {
  private:
   void run(Request* r, size_t from);
   size_t index_of_core(const char* name) const;
+  // The stage that orders a session's requests (sync, or forward on a learner).
+  size_t ordering_stage() const;
 
   void finish(Request* r);
   sdk::Decision run_guarded(const Stage& stage, Request& r);

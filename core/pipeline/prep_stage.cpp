@@ -42,6 +42,15 @@ sdk::Decision PrepStage::process(sdk::RequestView& view) {
   return sdk::Decision::next();
 }
 
+void PrepStage::reset(Zxid last_zxid) {
+  std::lock_guard lk(mu_);
+  by_path_.clear();
+  outstanding_.clear();
+  undo_.clear();
+  in_multi_ = false;
+  last_zxid_ = last_zxid;
+}
+
 size_t PrepStage::outstanding_changes() const {
   std::lock_guard lk(mu_);
   return outstanding_.size();
@@ -100,16 +109,28 @@ void PrepStage::rollback(size_t undo_mark) {
   }
 }
 
+acl::Ids PrepStage::ids_of(const Request& r) {
+  if (r.cnxn) return r.cnxn->auth_ids();
+  return r.forwarded_auth;
+}
+
 void PrepStage::check_session(const Request& r) {
-  if (!r.session_ref || r.session_ref->closing.load()) throw Fail{sdk::ErrorCode::kSessionExpired};
+  std::shared_ptr<session::Session> s = r.session_ref ? r.session_ref : ctx_.sessions.get(r.session_id);
+  if (!s || s->closing.load()) throw Fail{sdk::ErrorCode::kSessionExpired};
+  // In an ensemble a session's writes must come through the server its client is on.
+  if (ctx_.my_id != 0) {
+    int64_t owner = s->owner.load();
+    int64_t via = r.origin != 0 ? r.origin : ctx_.my_id;
+    if (owner != 0 && owner != via) throw Fail{sdk::ErrorCode::kSessionMoved};
+  }
 }
 
 void PrepStage::check_acl(const Request& r, const std::vector<sdk::Acl>& acl, int32_t perm) {
-  if (!r.cnxn) return;  // server-internal requests act as the server itself
+  if (!r.cnxn && r.origin == 0) return;  // server-internal requests act as the server itself
   for (const auto& a : acl) {
     if ((a.perms & perm) && a.id.scheme == "world" && a.id.id == "anyone") return;
   }
-  if (!acl::allowed(acl, perm, r.cnxn->auth_ids())) throw Fail{sdk::ErrorCode::kNoAuth};
+  if (!acl::allowed(acl, perm, ids_of(r))) throw Fail{sdk::ErrorCode::kNoAuth};
 }
 
 int32_t PrepStage::check_version(int32_t current, int32_t expected) {
@@ -146,8 +167,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
         throw Fail{sdk::ErrorCode::kBadArguments};
       }
       std::vector<sdk::Acl> acl = op.acl;
-      if (auto code = acl::fixup(acl, r.cnxn ? r.cnxn->auth_ids() : acl::Ids{});
-          code != sdk::ErrorCode::kOk) {
+      if (auto code = acl::fixup(acl, ids_of(r)); code != sdk::ErrorCode::kOk) {
         throw Fail{code};
       }
       ChangeRecord parent = record_for(parent_key(path));
@@ -236,8 +256,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       check_session(r);
       if (!tree::is_valid_path(op.path)) throw Fail{sdk::ErrorCode::kBadArguments};
       std::vector<sdk::Acl> acl = op.acl;
-      if (auto code = acl::fixup(acl, r.cnxn ? r.cnxn->auth_ids() : acl::Ids{});
-          code != sdk::ErrorCode::kOk) {
+      if (auto code = acl::fixup(acl, ids_of(r)); code != sdk::ErrorCode::kOk) {
         throw Fail{code};
       }
       ChangeRecord node = record_for(op.path);
@@ -265,6 +284,10 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
 
 void PrepStage::prep_write(Request& r) {
   std::lock_guard lk(mu_);
+  if (sdk::zxid_counter(last_zxid_ + 1) == 0xffffffffLL && on_zxid_rollover_) {
+    // The counter would wrap: ZooKeeper forces a new election (a new epoch) instead.
+    on_zxid_rollover_();
+  }
   r.txn_zxid = ++last_zxid_;
   r.time = wall_ms();
   r.has_txn = true;
@@ -273,6 +296,11 @@ void PrepStage::prep_write(Request& r) {
   try {
     switch (r.type) {
       case OpCode::kCreateSession: {
+        // A session a learner created: the leader tracks it from now on, owned by that learner.
+        if (r.origin != 0) {
+          auto s = ctx_.sessions.add(r.session_id, r.session_timeout);
+          s->owner = r.origin;
+        }
         Writer w(body);
         txn::write_create_session(w, {r.session_timeout});
         break;
@@ -306,7 +334,7 @@ void PrepStage::prep_write(Request& r) {
         }
         Writer w(body);
         txn::write_close_session(w, t);
-        if (r.session_ref) r.session_ref->closing = true;
+        if (auto s = r.session_ref ? r.session_ref : ctx_.sessions.get(r.session_id)) s->closing = true;
         break;
       }
       case OpCode::kMulti: {

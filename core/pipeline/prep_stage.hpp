@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ class PrepStage final : public sdk::Processor {
   // Called by the final stage once the txn with `zxid` is in the tree.
   void applied(Zxid zxid);
   size_t outstanding_changes() const;
+  // Forgets every change in flight (a leader stepping down, a learner resynchronising).
+  void reset(Zxid last_zxid);
+  // Called (under prep's lock) when the next zxid's counter would wrap.
+  void set_rollover_handler(std::function<void()> f) { on_zxid_rollover_ = std::move(f); }
 
  private:
   struct ChangeRecord {
@@ -66,6 +71,7 @@ class PrepStage final : public sdk::Processor {
   void rollback(size_t undo_mark);
   void check_acl(const Request& r, const std::vector<sdk::Acl>& acl, int32_t perm);
   void check_session(const Request& r);
+  static acl::Ids ids_of(const Request& r);
   static int32_t check_version(int32_t current, int32_t expected);
 
   server::ServerContext& ctx_;
@@ -75,6 +81,7 @@ class PrepStage final : public sdk::Processor {
   std::vector<Undo> undo_;  // changes of the multi being prepared
   bool in_multi_ = false;
   Zxid last_zxid_ = 0;
+  std::function<void()> on_zxid_rollover_;
 };
 
 }  // namespace paddock::pipeline

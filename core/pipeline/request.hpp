@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "paddock/sdk/processor.hpp"
 #include "paddock/sdk/status.hpp"
@@ -15,6 +16,7 @@ namespace paddock::session { struct Session; }
 
 namespace paddock::pipeline {
 
+class Pipeline;
 using sdk::ErrorCode;
 using sdk::OpCode;
 using sdk::SessionId;
@@ -44,7 +46,15 @@ struct Request final : sdk::RequestView {
   bool rejected = false;  // answered with `err` without a txn (a processor refused it)
   int32_t session_timeout = 0;  // createSession
 
+  // ---- where it came from ----
+  // 0 for a request of a client connected here; the server id of the learner that forwarded
+  // it (REQUEST packet) when this server leads.
+  sdk::ServerId origin = 0;
+  std::vector<sdk::Id> forwarded_auth;  // the forwarding learner's view of the client's ids
+  bool forwarded = false;  // a learner's own client write, sent to the leader, awaiting commit
+
   // ---- pipeline bookkeeping ----
+  Pipeline* pipeline = nullptr;  // the pipeline running it (set by submit)
   size_t stage = 0;
   bool ordered = false;           // inside the pipeline's ordering section
   bool in_session_queue = false;  // a write queued in its session's in_flight list

@@ -6,9 +6,16 @@
 #include <spdlog/spdlog.h>
 
 #include "paddock/sdk/storage.hpp"
+#include "pipeline/pipeline.hpp"
 #include "session/session_tracker.hpp"
 
 namespace paddock::pipeline {
+
+namespace {
+bool is_queued_write(const Request& r) {
+  return r.has_txn || r.forwarded || (r.type == OpCode::kSync && !r.rejected);
+}
+}  // namespace
 
 SyncStage::SyncStage(server::ServerContext& ctx, std::function<void()> snapshot)
     : ctx_(ctx), snapshot_(std::move(snapshot)) {
@@ -26,8 +33,7 @@ void SyncStage::reset_snapshot_threshold() {
   size_threshold_ = size_half > 0 ? size_half + static_cast<int64_t>(rng_() % static_cast<uint64_t>(size_half)) : 0;
 }
 
-sdk::Status SyncStage::start(sdk::ProcessorContext& context) {
-  pipeline_ = &context;
+sdk::Status SyncStage::start(sdk::ProcessorContext&) {
   std::lock_guard lk(mu_);
   stopping_ = false;
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
@@ -48,31 +54,60 @@ size_t SyncStage::queued() const {
   return queue_.size();
 }
 
+void SyncStage::push(Item item) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(item));
+  }
+  cv_.notify_one();
+}
+
+void SyncStage::enqueue_txn(sdk::Zxid zxid, std::string txn, std::function<void()> durable) {
+  Item item;
+  item.zxid = zxid;
+  item.txn = std::move(txn);
+  item.then = std::move(durable);
+  push(std::move(item));
+}
+
+void SyncStage::enqueue_action(std::function<void()> action) {
+  Item item;
+  item.then = std::move(action);
+  push(std::move(item));
+}
+
+void SyncStage::drain() {
+  std::unique_lock lk(mu_);
+  if (!thread_.joinable()) return;
+  idle_cv_.wait(lk, [this] { return queue_.empty() && !busy_; });
+}
+
+void SyncStage::enter_session_queue(Request& r) {
+  if (!r.session_ref) return;
+  std::lock_guard lk(r.session_ref->mu);
+  r.session_ref->in_flight.push_back(&r);
+  r.in_session_queue = true;
+}
+
+bool SyncStage::park_behind_session(Request& r) {
+  if (!r.session_ref) return false;
+  std::lock_guard lk(r.session_ref->mu);
+  if (r.session_ref->in_flight.empty()) return false;
+  r.session_ref->in_flight.push_back(&r);
+  return true;
+}
+
 sdk::Decision SyncStage::process(sdk::RequestView& view) {
   auto& r = static_cast<Request&>(view);
-  const bool queued_write = r.has_txn || (r.type == OpCode::kSync && !r.rejected);
-  if (queued_write) {
-    if (r.session_ref) {
-      std::lock_guard lk(r.session_ref->mu);
-      r.session_ref->in_flight.push_back(&r);
-      r.in_session_queue = true;
-    }
-    {
-      std::lock_guard lk(mu_);
-      queue_.push_back(&r);
-    }
-    cv_.notify_one();
+  if (is_queued_write(r)) {
+    enter_session_queue(r);
+    Item item;
+    item.request = &r;
+    push(std::move(item));
     return sdk::Decision::deferred();
   }
   // A read (or a refused request) waits if the session has anything ahead of it.
-  if (r.session_ref) {
-    std::lock_guard lk(r.session_ref->mu);
-    if (!r.session_ref->in_flight.empty()) {
-      r.session_ref->in_flight.push_back(&r);
-      return sdk::Decision::deferred();
-    }
-  }
-  return sdk::Decision::next();
+  return park_behind_session(r) ? sdk::Decision::deferred() : sdk::Decision::next();
 }
 
 void SyncStage::complete(Request& r) {
@@ -86,39 +121,53 @@ void SyncStage::complete(Request& r) {
   s.in_flight.pop_front();
   while (!s.in_flight.empty()) {
     Request* next = s.in_flight.front();
-    if (next->has_txn || (next->type == OpCode::kSync && !next->rejected)) break;
+    if (is_queued_write(*next)) break;
     s.in_flight.pop_front();
-    pipeline_->resume(*next);
+    next->pipeline->resume(*next);
   }
 }
 
 void SyncStage::run() {
-  std::vector<Request*> batch;
+  std::vector<Item> batch;
   for (;;) {
     {
       std::unique_lock lk(mu_);
+      busy_ = false;
+      if (queue_.empty()) idle_cv_.notify_all();
       cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
-      // At most maxBatchSize requests per fsync, as ZooKeeper's SyncRequestProcessor.
+      // At most maxBatchSize items per fsync, as ZooKeeper's SyncRequestProcessor.
       size_t take = std::min(queue_.size(), static_cast<size_t>(std::max(1, ctx_.config.max_batch_size)));
       if (take == queue_.size()) {
         batch.swap(queue_);
       } else {
-        batch.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+        batch.assign(std::make_move_iterator(queue_.begin()),
+                     std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(take)));
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
       }
+      busy_ = true;
     }
     bool appended = false;
-    for (Request* r : batch) {
-      if (!r->has_txn) continue;
-      if (auto st = ctx_.storage.append(r->txn_zxid, r->txn); !st) {
-        spdlog::critical("cannot append zxid 0x{:x} to the transaction log: {}", r->txn_zxid,
-                         st.message());
+    for (const Item& item : batch) {
+      sdk::Zxid zxid = 0;
+      const std::string* txn = nullptr;
+      if (item.request) {
+        if (!item.request->has_txn) continue;
+        zxid = item.request->txn_zxid;
+        txn = &item.request->txn;
+      } else if (!item.txn.empty()) {
+        zxid = item.zxid;
+        txn = &item.txn;
+      } else {
+        continue;
+      }
+      if (auto st = ctx_.storage.append(zxid, *txn); !st) {
+        spdlog::critical("cannot append zxid 0x{:x} to the transaction log: {}", zxid, st.message());
         std::_Exit(3);
       }
       appended = true;
       ++logged_since_snapshot_;
-      logged_bytes_since_snapshot_ += static_cast<int64_t>(r->txn.size());
+      logged_bytes_since_snapshot_ += static_cast<int64_t>(txn->size());
     }
     if (appended) {
       if (auto st = ctx_.storage.commit(); !st) {
@@ -126,7 +175,13 @@ void SyncStage::run() {
         std::_Exit(3);
       }
     }
-    for (Request* r : batch) pipeline_->resume(*r);
+    for (Item& item : batch) {
+      if (item.request) {
+        item.request->pipeline->resume(*item.request);
+      } else if (item.then) {
+        item.then();
+      }
+    }
     batch.clear();
     if (logged_since_snapshot_ >= snapshot_threshold_ ||
         (size_threshold_ > 0 && logged_bytes_since_snapshot_ >= size_threshold_)) {

@@ -183,6 +183,12 @@ void ClientConnection::send_connect_response(int32_t timeout, int64_t session_id
 }
 
 void ClientConnection::handle_connect(std::string_view frame) {
+  if (!ctx_.serving.load()) {
+    // An ensemble member without a leader: the client tries another server.
+    spdlog::debug("closing connection from {}: not serving (no leader yet)", remote_address());
+    close();
+    return;
+  }
   Reader r(frame);
   r.set_max_length(ctx_.config.jute_max_buffer);
   proto::ConnectRequest req;
@@ -225,10 +231,15 @@ void ClientConnection::handle_connect(std::string_view frame) {
     rq->received_ns = steady_ns();
     outstanding_.fetch_add(1, std::memory_order_relaxed);
     ctx_.stats.outstanding.fetch_add(1, std::memory_order_relaxed);
-    ctx_.pipeline->submit(std::move(rq));
+    submit(std::move(rq));
     return;
   }
   auto s = ctx_.sessions.get(req.session_id);
+  auto revalidate = ctx_.revalidate_remote.load();
+  if (!s && revalidate && req.password == session::password_for(req.session_id)) {
+    // Unknown here, maybe known to the leader.
+    s = ctx_.sessions.add(req.session_id, timeout);
+  }
   // As ZooKeeper does, the session's current connection goes first, whether or not this
   // resume then succeeds.
   std::shared_ptr<ClientConnection> previous;
@@ -245,6 +256,34 @@ void ClientConnection::handle_connect(std::string_view frame) {
     conn_->close_after_send();
     return;
   }
+  // A learner asks the leader (REVALIDATE); standalone servers and leaders know themselves.
+  if (revalidate) {
+    state_ = State::kConnecting;
+    int64_t id = req.session_id;
+    (*revalidate)(id, timeout, [self, id, timeout](bool valid) {
+      self->conn_->post([self, id, timeout, valid] { self->finish_resume(id, timeout, valid); });
+    });
+    return;
+  }
+  s->owner = ctx_.my_id;
+  attach_session(s, timeout);
+}
+
+void ClientConnection::finish_resume(int64_t id, int32_t timeout, bool valid) {
+  if (state_ != State::kConnecting) return;
+  if (!valid) {
+    spdlog::info("session 0x{:x} from {} is unknown to the leader: answering expired", id, remote_address());
+    send_connect_response(0, 0, std::string(16, '\0'));
+    state_ = State::kClosed;
+    conn_->close_after_send();
+    return;
+  }
+  attach_session(ctx_.sessions.add(id, timeout), timeout);
+  parse();
+}
+
+void ClientConnection::attach_session(const std::shared_ptr<session::Session>& s, int32_t timeout) {
+  auto self = shared_from_this();
   {
     std::lock_guard lk(s->mu);
     s->connection = self;
@@ -350,7 +389,17 @@ void ClientConnection::handle_request(std::string_view frame, size_t wire_size) 
   if (n >= ctx_.config.global_outstanding_limit && !reading_paused_.exchange(true)) {
     conn_->set_reading(false);
   }
-  ctx_.pipeline->submit(std::move(rq));
+  submit(std::move(rq));
+}
+
+void ClientConnection::submit(std::unique_ptr<pipeline::Request> rq) {
+  pipeline::Pipeline* p = ctx_.active_pipeline.load(std::memory_order_acquire);
+  if (!p) {
+    // The server stopped serving (its role is changing): the client will reconnect.
+    close();
+    return;
+  }
+  p->submit(std::move(rq));
 }
 
 void ClientConnection::handle_auth(int32_t xid, std::string_view body) {

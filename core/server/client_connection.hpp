@@ -21,6 +21,7 @@
 #include "watch/watch_manager.hpp"
 
 namespace paddock::session { struct Session; }
+namespace paddock::pipeline { struct Request; }
 
 namespace paddock::server {
 
@@ -82,11 +83,14 @@ class ClientConnection final : public sdk::ConnectionHandler,
   void parse();
   bool handle_four_letter_word();
   void handle_connect(std::string_view frame);
+  void finish_resume(int64_t id, int32_t timeout, bool valid);
+  void attach_session(const std::shared_ptr<session::Session>& s, int32_t timeout);
   void handle_request(std::string_view frame, size_t wire_size);
   void handle_auth(int32_t xid, std::string_view body);
   void send_header_only(int32_t xid, sdk::Zxid zxid, sdk::ErrorCode err);
   void send_connect_response(int32_t timeout, int64_t session_id, const std::string& password);
   void resume_reading();
+  void submit(std::unique_ptr<pipeline::Request> rq);
 
   ServerContext& ctx_;
   std::shared_ptr<sdk::Connection> conn_;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "paddock/sdk/jute.hpp"
+#include "quorum/committed_log.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
 
@@ -105,12 +106,20 @@ sdk::Result<Database::Restored> Database::restore() {
         break;
     }
     tree_.set_last_processed_zxid(h.zxid);
+    if (committed_log_) committed_log_->add(h.zxid, std::string(bytes));
     out.last_zxid = h.zxid;
     ++out.txns_replayed;
   }
   if (auto st = log.status(); !st) return st;
   out.sessions = sessions_.size();
   return out;
+}
+
+sdk::Result<Database::Restored> Database::reload() {
+  wait_for_snapshot();
+  sessions_.clear();
+  if (committed_log_) committed_log_->clear();
+  return restore();
 }
 
 sdk::Status Database::snapshot(bool fsync) {
@@ -124,7 +133,10 @@ sdk::Status Database::snapshot(bool fsync) {
   auto& w = *writer.value();
   if (auto st = w.write_sessions(sessions); !st) return st;
   if (auto st = tree_.serialize(w); !st) return st;
-  if (auto st = w.finish(std::nullopt, fsync); !st) return st;
+  // The trailer names the zxid the digest belongs to: the last one applied when the (fuzzy)
+  // walk ended; a reader checks it once its replay reaches that zxid.
+  auto [digest_zxid, digest] = tree_.digest();
+  if (auto st = w.finish(sdk::SnapshotDigest{digest_zxid, 2, digest}, fsync); !st) return st;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - start).count();
   spdlog::info("snapshot at zxid 0x{:x} written in {} ms", zxid, ms);

@@ -14,13 +14,15 @@
 
 namespace paddock::tree { class DataTree; }
 namespace paddock::session { class SessionTracker; }
+namespace paddock::quorum { class CommittedLog; }
 
 namespace paddock::server {
 
 class Database {
  public:
-  Database(tree::DataTree& tree, session::SessionTracker& sessions, sdk::Storage& storage)
-      : tree_(tree), sessions_(sessions), storage_(storage) {}
+  Database(tree::DataTree& tree, session::SessionTracker& sessions, sdk::Storage& storage,
+           quorum::CommittedLog* committed_log = nullptr)
+      : tree_(tree), sessions_(sessions), storage_(storage), committed_log_(committed_log) {}
   ~Database();
 
   struct Restored {
@@ -31,6 +33,9 @@ class Database {
   };
   // Loads the newest valid snapshot (trying up to 100, newest first) and replays the log.
   sdk::Result<Restored> restore();
+  // Forgets the in-memory state (tree, sessions, recent commits) and restores it again, e.g.
+  // after the log was truncated.
+  sdk::Result<Restored> reload();
 
   // Writes a snapshot of the current state on the calling thread.
   sdk::Status snapshot(bool fsync);
@@ -53,6 +58,7 @@ class Database {
   tree::DataTree& tree_;
   session::SessionTracker& sessions_;
   sdk::Storage& storage_;
+  quorum::CommittedLog* committed_log_;
   std::mutex mu_;
   std::thread worker_;
   std::atomic<bool> running_{false};

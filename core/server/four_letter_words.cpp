@@ -72,7 +72,7 @@ std::string stats_block(ServerContext& ctx) {
   out += "Connections: " + std::to_string(ctx.connections.size()) + "\n";
   out += "Outstanding: " + std::to_string(ctx.stats.outstanding.load()) + "\n";
   out += "Zxid: " + hex(ctx.tree.last_processed_zxid()) + "\n";
-  out += "Mode: standalone\n";
+  out += std::string("Mode: ") + ctx.mode.load() + "\n";
   out += "Node count: " + std::to_string(ctx.tree.node_count()) + "\n";
   return out;
 }
@@ -141,7 +141,30 @@ std::string answer(ServerContext& ctx, std::string_view word) {
     out += "minSessionTimeout=" + std::to_string(cfg.min_session_timeout_ms) + "\n";
     out += "maxSessionTimeout=" + std::to_string(cfg.max_session_timeout_ms) + "\n";
     out += "clientPortListenBacklog=-1\n";
-    out += "serverId=0\n";
+    out += "serverId=" + std::to_string(ctx.my_id) + "\n";
+    if (ctx.my_id != 0) {
+      for (const char* key : {"initLimit", "syncLimit"}) {
+        auto it = cfg.values.find(key);
+        out += std::string(key) + "=" + (it == cfg.values.end() ? "" : it->second) + "\n";
+      }
+      out += "electionAlg=3\n";
+      std::string me = "server." + std::to_string(ctx.my_id);
+      auto line = cfg.values.find(me);
+      std::string value = line == cfg.values.end() ? "" : line->second;
+      // server.N=host:quorumPort:electionPort[...]
+      auto first = value.find(':');
+      auto second = first == std::string::npos ? first : value.find(':', first + 1);
+      if (second != std::string::npos) {
+        auto third = value.find_first_of(":;", second + 1);
+        out += "electionPort=" + value.substr(second + 1, third == std::string::npos ? third : third - second - 1) + "\n";
+        out += "quorumPort=" + value.substr(first + 1, second - first - 1) + "\n";
+      }
+      out += std::string("peerType=") + (std::string(ctx.mode.load()) == "observer" ? "1" : "0") + "\n";
+      out += "membership: \n";
+      for (const auto& [k, v] : cfg.values) {
+        if (k.rfind("server.", 0) == 0) out += k + "=" + v + "\n";
+      }
+    }
     return out;
   }
   if (word == "dirs") {
@@ -232,7 +255,7 @@ std::string answer(ServerContext& ctx, std::string_view word) {
     getrlimit(RLIMIT_NOFILE, &rl);
     std::vector<std::pair<std::string, std::string>> kv = {
         {"zk_version", full_version()},
-        {"zk_server_state", "standalone"},
+        {"zk_server_state", ctx.mode.load()},
         {"zk_avg_latency", java_double(lat.avg)},
         {"zk_max_latency", std::to_string(lat.max)},
         {"zk_min_latency", std::to_string(lat.min)},

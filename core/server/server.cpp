@@ -9,6 +9,8 @@
 #include "pipeline/pipeline.hpp"
 #include "pipeline/prep_stage.hpp"
 #include "pipeline/sync_stage.hpp"
+#include "quorum/committed_log.hpp"
+#include "quorum/quorum_peer.hpp"
 #include "server/client_connection.hpp"
 #include "server/database.hpp"
 #include "server/server_context.hpp"
@@ -46,57 +48,96 @@ class ClientAcceptor final : public sdk::AcceptHandler {
   ServerContext& ctx_;
 };
 
+// What third-party processors resume deferred requests through: each request goes back to
+// the pipeline it came from (pipelines change with the server's role).
+class ResumeContext final : public sdk::ProcessorContext {
+ public:
+  void resume(sdk::RequestView& v) override {
+    static_cast<pipeline::Request&>(v).pipeline->resume(v);
+  }
+  void resume_with_error(sdk::RequestView& v, sdk::ErrorCode e) override {
+    static_cast<pipeline::Request&>(v).pipeline->resume_with_error(v, e);
+  }
+};
+
+unsigned io_thread_count(int32_t configured) {
+  if (configured > 0) return static_cast<unsigned>(configured);
+  unsigned hw = std::thread::hardware_concurrency();
+  return std::max(1u, std::min(8u, hw == 0 ? 2u : hw));
+}
+
 }  // namespace
 
 struct Server::Impl {
-  Impl(config::ServerConfig cfg, Plugins p)
+  Impl(config::ServerConfig cfg, std::optional<quorum::QuorumConfig> q, Plugins p)
       : config(std::move(cfg)),
+        quorum(std::move(q)),
         plugins(std::move(p)),
-        sessions(config.tick_time_ms, 1, [this](std::shared_ptr<session::Session> s) { expire(std::move(s)); }),
+        sessions(config.tick_time_ms, quorum ? quorum->my_id : 1,
+                 [this](std::shared_ptr<session::Session> s) { expire(std::move(s)); }),
         ctx{config, tree, sessions, stats, connections, *plugins.storage},
-        database(tree, sessions, *plugins.storage),
+        database(tree, sessions, *plugins.storage, &committed_log),
         prep(ctx),
         sync(ctx, [this] { database.roll_and_snapshot(); }),
         final_stage(ctx),
-        pipeline(prep, sync, final_stage),
         acceptor(ctx) {
-    ctx.pipeline = &pipeline;
     ctx.prep = &prep;
     ctx.sync = &sync;
     ctx.final_stage = &final_stage;
-    pipeline.set_finisher([this](pipeline::Request& r) { sync.complete(r); });
-    for (auto& p : plugins.processors) pipeline.insert(p.point, p.name, *p.processor);
+    ctx.committed_log = &committed_log;
+    if (quorum) ctx.my_id = quorum->my_id;
+  }
+
+  std::unique_ptr<pipeline::Pipeline> make_pipeline(
+      std::vector<std::pair<std::string, sdk::Processor*>> core) {
+    auto p = std::make_unique<pipeline::Pipeline>(std::move(core));
+    p->set_finisher([this](pipeline::Request& r) { sync.complete(r); });
+    for (auto& pp : plugins.processors) p->insert(pp.point, pp.name, *pp.processor);
+    return p;
   }
 
   void expire(std::shared_ptr<session::Session> s) {
+    pipeline::Pipeline* p = ctx.active_pipeline.load();
+    if (!p) {
+      s->closing = false;  // not deciding sessions right now
+      return;
+    }
     spdlog::info("session 0x{:x} timed out after {} ms", s->id, s->timeout_ms.load());
     auto r = std::make_unique<pipeline::Request>();
     r->session_ref = s;
     r->session_id = s->id;
     r->type = sdk::OpCode::kCloseSession;
-    pipeline.submit(std::move(r));
+    p->submit(std::move(r));
+  }
+
+  void close_clients() {
+    for (const auto& c : connections.all()) c->close();
   }
 
   config::ServerConfig config;
+  std::optional<quorum::QuorumConfig> quorum;
   Plugins plugins;
   tree::DataTree tree;
   ServerStats stats;
   ConnectionRegistry connections;
+  quorum::CommittedLog committed_log;
   session::SessionTracker sessions;
   ServerContext ctx;
   Database database;
   pipeline::PrepStage prep;
   pipeline::SyncStage sync;
   pipeline::FinalStage final_stage;
-  pipeline::Pipeline pipeline;
   ClientAcceptor acceptor;
+  ResumeContext resume_context;
+  std::unique_ptr<pipeline::Pipeline> standalone_pipeline;
+  std::unique_ptr<quorum::QuorumPeer> peer;
   std::unique_ptr<sdk::Listener> listener;
   std::unique_ptr<sdk::Listener> secure_listener;
   bool started = false;
 };
 
-Server::Server(config::ServerConfig config, Plugins plugins)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(plugins))) {}
+Server::Server(config::ServerConfig config, std::optional<quorum::QuorumConfig> quorum, Plugins plugins)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(quorum), std::move(plugins))) {}
 
 Server::~Server() { stop(); }
 
@@ -121,19 +162,15 @@ sdk::Status Server::start() {
   }
 
   for (auto& p : m.plugins.processors) {
-    if (auto st = p.processor->start(m.pipeline); !st) {
+    if (auto st = p.processor->start(m.resume_context); !st) {
       return sdk::Status::error("processor '" + p.name + "' failed to start: " + st.message());
     }
   }
-  if (auto st = m.sync.start(m.pipeline); !st) return st;
+  if (auto st = m.sync.start(m.resume_context); !st) return st;
   m.sessions.start();
   m.database.start_autopurge(cfg.autopurge_purge_interval_hours, cfg.autopurge_snap_retain_count);
 
-  unsigned io_threads = static_cast<unsigned>(cfg.io_threads);
-  if (io_threads == 0) {
-    unsigned hw = std::thread::hardware_concurrency();
-    io_threads = std::max(1u, std::min(8u, hw == 0 ? 2u : hw));
-  }
+  unsigned io_threads = io_thread_count(cfg.io_threads);
   if (auto st = m.plugins.transport->start(io_threads); !st) return st;
   std::string host = cfg.client_port_address.empty() ? "0.0.0.0" : cfg.client_port_address;
   auto listener = m.plugins.transport->listen(host, static_cast<uint16_t>(cfg.client_port), m.acceptor);
@@ -150,8 +187,37 @@ sdk::Status Server::start() {
     spdlog::info("serving TLS clients on {}:{} ({} transport)", shost, m.secure_listener->port(),
                  m.plugins.secure_transport.descriptor().name);
   }
-  m.ctx.serving = true;
   m.started = true;
+
+  if (!m.quorum) {
+    m.standalone_pipeline = m.make_pipeline({{"prep", &m.prep}, {"sync", &m.sync}, {"final", &m.final_stage}});
+    m.ctx.active_pipeline = m.standalone_pipeline.get();
+    m.ctx.mode = "standalone";
+    m.ctx.serving = true;
+    return {};
+  }
+
+  // An ensemble member: the quorum transport carries the election and quorum ports.
+  if (auto st = m.plugins.quorum_transport->start(2); !st) return st;
+  quorum::PeerServices services{m.ctx,
+                                m.tree,
+                                m.sessions,
+                                *m.plugins.storage,
+                                m.database,
+                                m.prep,
+                                m.sync,
+                                m.final_stage,
+                                m.committed_log,
+                                *m.plugins.quorum_transport,
+                                [&m](std::vector<std::pair<std::string, sdk::Processor*>> core) {
+                                  return m.make_pipeline(std::move(core));
+                                },
+                                [&m] { m.close_clients(); }};
+  m.peer = std::make_unique<quorum::QuorumPeer>(*m.quorum, std::move(services), *m.plugins.election);
+  if (auto st = m.peer->start(); !st) return st;
+  spdlog::info("ensemble member {} of {} ({}), election on {}:{}, quorum port {}", m.quorum->my_id,
+               m.quorum->servers.size(), m.quorum->is_observer() ? "observer" : "participant",
+               m.quorum->me().host, m.quorum->me().election_port, m.quorum->me().quorum_port);
   return {};
 }
 
@@ -162,9 +228,11 @@ void Server::stop() {
   m.ctx.serving = false;
   if (m.listener) m.listener->close();
   if (m.secure_listener) m.secure_listener->close();
+  if (m.peer) m.peer->stop();
   m.sessions.stop();
   m.plugins.transport->stop();
   if (m.plugins.secure_transport) m.plugins.secure_transport->stop();
+  if (m.plugins.quorum_transport) m.plugins.quorum_transport->stop();
   m.sync.stop();
   m.database.stop_autopurge();
   for (auto& p : m.plugins.processors) p.processor->stop();

@@ -1,16 +1,20 @@
-// A standalone Paddock server: the parts of the core wired together around the chosen
-// storage and transport plugins.
+// A Paddock server: the parts of the core wired together around the chosen plugins. With no
+// server.N lines it serves alone (standalone); otherwise it is an ensemble member whose
+// quorum peer elects, leads or follows.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "paddock/sdk/election.hpp"
 #include "paddock/sdk/processor.hpp"
 #include "paddock/sdk/storage.hpp"
 #include "paddock/sdk/transport.hpp"
 #include "plugin/loader.hpp"
+#include "quorum/quorum_config.hpp"
 
 namespace paddock::server {
 
@@ -25,16 +29,20 @@ struct Plugins {
   plugin::Loaded<sdk::Transport> transport;
   plugin::Loaded<sdk::Transport> secure_transport;  // empty without secureClientPort
   std::vector<ProcessorPlugin> processors;  // in config order
+  // Ensemble members only.
+  plugin::Loaded<sdk::Election> election;
+  plugin::Loaded<sdk::Transport> quorum_transport;
 };
 
 class Server {
  public:
-  Server(config::ServerConfig config, Plugins plugins);
+  Server(config::ServerConfig config, std::optional<quorum::QuorumConfig> quorum, Plugins plugins);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Recovers the database, starts the threads and listens on the client port.
+  // Recovers the database, starts the threads and listens on the client port(s); an
+  // ensemble member also starts its election.
   sdk::Status start();
   // Stops accepting, finishes what is in flight, closes connections, joins threads.
   void stop();

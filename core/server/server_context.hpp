@@ -3,6 +3,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "paddock/sdk/types.hpp"
 
 #include "config/config.hpp"
 
@@ -10,6 +14,7 @@ namespace paddock::tree { class DataTree; }
 namespace paddock::session { class SessionTracker; }
 namespace paddock::pipeline { class Pipeline; class PrepStage; class SyncStage; class FinalStage; }
 namespace paddock::sdk { class Storage; }
+namespace paddock::quorum { class CommittedLog; }
 
 namespace paddock::server {
 
@@ -23,12 +28,26 @@ struct ServerContext {
   ServerStats& stats;
   ConnectionRegistry& connections;
   sdk::Storage& storage;
-  pipeline::Pipeline* pipeline = nullptr;
   pipeline::PrepStage* prep = nullptr;
   pipeline::SyncStage* sync = nullptr;
   pipeline::FinalStage* final_stage = nullptr;
   int64_t start_time_ms = 0;  // wall clock
   std::atomic<bool> serving{false};
+
+  // ---- ensemble ----
+  sdk::ServerId my_id = 0;  // 0 for a standalone server
+  // What srvr / mntr report as the mode ("standalone", "leader", "follower", "observer").
+  std::atomic<const char*> mode{"standalone"};
+  quorum::CommittedLog* committed_log = nullptr;
+  // The leader answers a learner's sync with a SYNC packet once it is ordered.
+  using RemoteSyncFn = std::function<void(sdk::ServerId)>;
+  std::atomic<std::shared_ptr<const RemoteSyncFn>> remote_sync_done;
+  // On a learner: asks the leader whether a resumed session is still valid; `done` runs
+  // on a quorum I/O thread. Unset when this server decides sessions itself.
+  using RevalidateFn = std::function<void(sdk::SessionId, int32_t, std::function<void(bool)>)>;
+  std::atomic<std::shared_ptr<const RevalidateFn>> revalidate_remote;
+  // The pipeline client requests enter (it changes with the server's role).
+  std::atomic<pipeline::Pipeline*> active_pipeline{nullptr};
 };
 
 }  // namespace paddock::server

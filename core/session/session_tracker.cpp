@@ -30,12 +30,39 @@ std::string password_for(SessionId id) {
 SessionTracker::SessionTracker(int32_t tick_ms, int64_t server_id,
                                std::function<void(std::shared_ptr<Session>)> on_expire)
     : tick_ms_(tick_ms > 0 ? tick_ms : 1), on_expire_(std::move(on_expire)) {
+  set_server_id(server_id);
+}
+
+void SessionTracker::set_server_id(int64_t server_id) {
   // base = ((now << 24) >>> 8) | (serverId << 56): server id in the top byte, 40 bits of
   // clock, 16 bits of counter.
   auto now = static_cast<uint64_t>(now_ms());
   uint64_t base = ((now << 24) >> 8) | (static_cast<uint64_t>(server_id) << 56);
+  std::lock_guard lk(mu_);
   next_id_ = static_cast<SessionId>(base);
   if (next_id_ == INT64_MIN) ++next_id_;
+}
+
+void SessionTracker::clear() {
+  std::lock_guard lk(mu_);
+  sessions_.clear();
+  touched_.clear();
+}
+
+void SessionTracker::set_expiry(bool enabled) {
+  std::lock_guard lk(mu_);
+  if (enabled && !expiry_) {
+    int64_t now = now_ms();
+    for (auto& [id, s] : sessions_) s->expire_at_ms = round_to_tick(now + s->timeout_ms.load());
+  }
+  expiry_ = enabled;
+}
+
+std::vector<std::pair<SessionId, int32_t>> SessionTracker::take_touched() {
+  std::lock_guard lk(mu_);
+  std::vector<std::pair<SessionId, int32_t>> out(touched_.begin(), touched_.end());
+  touched_.clear();
+  return out;
 }
 
 SessionTracker::~SessionTracker() { stop(); }
@@ -66,8 +93,14 @@ std::shared_ptr<Session> SessionTracker::get(SessionId id) const {
   return it == sessions_.end() ? nullptr : it->second;
 }
 
-bool SessionTracker::touch(Session& s) const {
+bool SessionTracker::touch(Session& s) {
   if (s.closing.load(std::memory_order_acquire)) return false;
+  if (!expiry_) {
+    // A learner only reports activity; the leader keeps the clocks.
+    std::lock_guard lk(mu_);
+    touched_[s.id] = s.timeout_ms.load(std::memory_order_relaxed);
+    return true;
+  }
   int64_t deadline = round_to_tick(now_ms() + s.timeout_ms.load(std::memory_order_relaxed));
   // Deadlines only move forward.
   int64_t cur = s.expire_at_ms.load(std::memory_order_relaxed);
@@ -119,6 +152,7 @@ void SessionTracker::run() {
     if (stopping_) break;
     now = now_ms();
     std::vector<std::shared_ptr<Session>> expired;
+    if (!expiry_) continue;
     for (auto& [id, s] : sessions_) {
       if (!s->closing.load() && s->expire_at_ms.load() <= now) {
         s->closing = true;

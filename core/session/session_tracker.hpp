@@ -37,6 +37,9 @@ struct Session {
   std::atomic<int32_t> timeout_ms;
   std::atomic<int64_t> expire_at_ms{0};  // a tick boundary
   std::atomic<bool> closing{false};
+  // The server the session's client is connected to, as the leader knows it (its own id,
+  // or the learner that created or revalidated it); 0 when unknown.
+  std::atomic<int64_t> owner{0};
 
   // Guards the fields below.
   std::mutex mu;
@@ -54,6 +57,8 @@ class SessionTracker {
   // marked closing); it submits the closeSession request.
   SessionTracker(int32_t tick_ms, int64_t server_id,
                  std::function<void(std::shared_ptr<Session>)> on_expire);
+  // New session ids carry this server id in their top byte (standalone servers use 1).
+  void set_server_id(int64_t server_id);
   ~SessionTracker();
 
   // A new session with a fresh id.
@@ -63,8 +68,17 @@ class SessionTracker {
   std::shared_ptr<Session> get(SessionId id) const;
   // Pushes the session's deadline to now + timeout (rounded up to a tick). False if the
   // session is unknown or closing.
-  bool touch(Session& s) const;
+  bool touch(Session& s);
   void remove(SessionId id);
+  // Forgets every session (before the database is reloaded).
+  void clear();
+
+  // Expiry runs only where sessions are decided (standalone, leader). Enabling it restarts
+  // every session's clock, as a new leader does.
+  void set_expiry(bool enabled);
+  // On a learner: the sessions touched since the last call, with their timeouts (sent to
+  // the leader in PING replies).
+  std::vector<std::pair<SessionId, int32_t>> take_touched();
 
   std::vector<std::shared_ptr<Session>> all() const;
   size_t size() const;
@@ -82,6 +96,8 @@ class SessionTracker {
   mutable std::mutex mu_;
   std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;
   SessionId next_id_;
+  std::atomic<bool> expiry_{true};
+  std::unordered_map<SessionId, int32_t> touched_;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;

@@ -1,5 +1,7 @@
 #include "tree/data_tree.hpp"
 
+#include <zlib.h>
+
 #include "tree/path.hpp"
 #include "txn/txn.hpp"
 
@@ -42,6 +44,38 @@ Stat client_stat(const Node& node) {
 
 DataTree::DataTree() { add_system_nodes(); }
 
+uint64_t DataTree::node_digest(std::string_view path, const Node& node) {
+  if (path.rfind("/zookeeper/", 0) == 0) return 0;  // quota and config nodes do not count
+  if (path == "/") path = "";                        // the root is digested as ""
+  unsigned char block[60];
+  size_t at = 0;
+  auto put = [&](uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) block[at++] = static_cast<unsigned char>(v >> (8 * i));
+  };
+  const StatPersisted& s = node.stat;
+  put(static_cast<uint64_t>(s.czxid), 8);
+  put(static_cast<uint64_t>(s.mzxid), 8);
+  put(static_cast<uint64_t>(s.pzxid), 8);
+  put(static_cast<uint64_t>(s.ctime), 8);
+  put(static_cast<uint64_t>(s.mtime), 8);
+  put(static_cast<uint32_t>(s.version), 4);
+  put(static_cast<uint32_t>(s.cversion), 4);
+  put(static_cast<uint32_t>(s.aversion), 4);
+  put(static_cast<uint64_t>(s.ephemeral_owner), 8);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(path.data()), static_cast<uInt>(path.size()));
+  if (!node.data_null && !node.data.empty()) {
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(node.data.data()), static_cast<uInt>(node.data.size()));
+  }
+  crc = crc32(crc, block, sizeof block);
+  return static_cast<uint64_t>(crc);
+}
+
+std::pair<Zxid, int64_t> DataTree::digest() const {
+  std::shared_lock lk(mu_);
+  return {last_processed_zxid_.load(), static_cast<int64_t>(digest_)};
+}
+
 void DataTree::add_system_nodes() {
   auto root = std::make_unique<Node>();
   root->children.insert("zookeeper");
@@ -52,6 +86,8 @@ void DataTree::add_system_nodes() {
   auto config = std::make_unique<Node>();
   config->acl_ref = acls_.acquire({{sdk::perms::kRead, {"world", "anyone"}}});
   config->stat.aversion = -1;  // ZooKeeper sets its ACL with version -1 at start-up
+  digest_add("/", *root);
+  digest_add(kZookeeperPath, *zk);
   nodes_.emplace("/", std::move(root));
   nodes_.emplace(std::string(kZookeeperPath), std::move(zk));
   nodes_.emplace(std::string(kQuotaPath), std::move(quota));
@@ -182,10 +218,13 @@ TxnResult DataTree::apply(const TxnHeader& h, int32_t type, Reader& body, bool r
       if (rc.err == ErrorCode::kNodeExists && (op == OpCode::kCreate || replay)) {
         // A fuzzy snapshot may already hold this node: still raise the parent's cversion and
         // pzxid to what the txn says, and repair an ACL reference the snapshot missed.
-        if (Node* parent = find_mut(parent_of(t.path))) {
+        std::string_view parent_path = parent_of(t.path);
+        if (Node* parent = find_mut(parent_path)) {
           if (t.parent_cversion > parent->stat.cversion) {
+            digest_remove(parent_path, *parent);
             parent->stat.cversion = t.parent_cversion;
             parent->stat.pzxid = h.zxid;
+            digest_add(parent_path, *parent);
           }
         }
         if (Node* n = find_mut(t.path); n && replay && !acls_.contains(n->acl_ref)) {
@@ -286,8 +325,10 @@ ErrorCode DataTree::create_node(std::string_view path, std::optional<std::string
   if (parent_cversion == -1) parent_cversion = parent->stat.cversion + 1;
   // Replaying over a fuzzy snapshot may meet a parent already past this create.
   if (parent_cversion > parent->stat.cversion) {
+    digest_remove(parent_path, *parent);
     parent->stat.cversion = parent_cversion;
     parent->stat.pzxid = zxid;
+    digest_add(parent_path, *parent);
   }
   auto node = std::make_unique<Node>();
   node->data_null = !data.has_value();
@@ -305,6 +346,7 @@ ErrorCode DataTree::create_node(std::string_view path, std::optional<std::string
     else ephemerals_[ephemeral_owner].emplace(path);
   }
   if (out) *out = client_stat(*node);
+  digest_add(path, *node);
   nodes_.emplace(std::string(path), std::move(node));
   data_watches_.trigger(path, EventType::kNodeCreated);
   child_watches_.trigger(parent_path, EventType::kNodeChildrenChanged);
@@ -322,10 +364,13 @@ ErrorCode DataTree::delete_node(std::string_view path, Zxid zxid) {
   acls_.release(node->acl_ref);
   data_size_ -= static_cast<int64_t>(key.size() + node->data.size());
   std::string_view p(key);
+  digest_remove(p, *node);
   if (parent) {
+    digest_remove(parent_path, *parent);
     auto ci = parent->children.find(basename_of(p));
     if (ci != parent->children.end()) parent->children.erase(ci);
     if (zxid > parent->stat.pzxid) parent->stat.pzxid = zxid;
+    digest_add(parent_path, *parent);
   }
   int64_t owner = node->stat.ephemeral_owner;
   if (owner != 0) {
@@ -350,6 +395,7 @@ ErrorCode DataTree::set_data(std::string_view path, std::optional<std::string> d
                              int32_t version, Zxid zxid, int64_t time, Stat* out) {
   Node* n = find_mut(path);
   if (!n) return ErrorCode::kNoNode;
+  digest_remove(path, *n);
   data_size_ -= static_cast<int64_t>(n->data.size());
   n->data_null = !data.has_value();
   n->data = data ? std::move(*data) : std::string();
@@ -357,6 +403,7 @@ ErrorCode DataTree::set_data(std::string_view path, std::optional<std::string> d
   n->stat.version = version;
   n->stat.mtime = time;
   n->stat.mzxid = zxid;
+  digest_add(path, *n);
   if (out) *out = client_stat(*n);
   data_watches_.trigger(path, EventType::kNodeDataChanged);
   return ErrorCode::kOk;
@@ -368,7 +415,9 @@ ErrorCode DataTree::set_acl(std::string_view path, const std::vector<sdk::Acl>& 
   if (!n) return ErrorCode::kNoNode;
   acls_.release(n->acl_ref);
   n->acl_ref = acls_.acquire(acl);
+  digest_remove(path, *n);
   n->stat.aversion = version;
+  digest_add(path, *n);
   if (out) *out = client_stat(*n);
   return ErrorCode::kOk;
 }
@@ -451,6 +500,7 @@ void DataTree::clear_locked() {
   containers_.clear();
   ttls_.clear();
   data_size_ = 0;
+  digest_ = 0;
 }
 
 std::unique_ptr<DataTree::Loader> DataTree::begin_load() {
@@ -501,6 +551,7 @@ sdk::Status DataTree::Loader::on_node(const sdk::NodeRecord& rec) {
       else tree_.ephemerals_[owner].emplace(path);
     }
   }
+  tree_.digest_add(path, *node);
   tree_.nodes_.insert_or_assign(std::move(path), std::move(node));
   return sdk::Status::ok();
 }
@@ -520,6 +571,7 @@ sdk::Status DataTree::Loader::finish() {
         n->acl_ref = tree_.acls_.acquire({{sdk::perms::kRead, {"world", "anyone"}}});
         n->stat.aversion = -1;
       }
+      tree_.digest_add(p, *n);
       tree_.nodes_.emplace(std::string(p), std::move(n));
     }
   }

@@ -112,6 +112,9 @@ class DataTree {
   int64_t approximate_data_size() const;
   Zxid last_processed_zxid() const;
   void set_last_processed_zxid(Zxid zxid);
+  // ZooKeeper's tree digest (the 64-bit sum of every node's CRC-32 digest) with the zxid it
+  // belongs to, read together.
+  std::pair<Zxid, int64_t> digest() const;
 
  private:
   using NodeMap = std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>>;
@@ -129,6 +132,10 @@ class DataTree {
   void kill_session(sdk::SessionId session, const std::vector<std::string>& listed, Zxid zxid);
   void add_system_nodes();
   void clear_locked();
+  // ZooKeeper's DigestCalculator: CRC-32 of path, data and stat fields; 0 under /zookeeper/.
+  static uint64_t node_digest(std::string_view path, const Node& node);
+  void digest_add(std::string_view path, const Node& node) { digest_ += node_digest(path, node); }
+  void digest_remove(std::string_view path, const Node& node) { digest_ -= node_digest(path, node); }
 
   mutable util::RwLock mu_;
   NodeMap nodes_;
@@ -137,6 +144,7 @@ class DataTree {
   std::set<std::string> containers_;
   std::set<std::string> ttls_;
   int64_t data_size_ = 0;
+  uint64_t digest_ = 0;  // wraps around, as ZooKeeper's long sum
   std::atomic<Zxid> last_processed_zxid_{0};
   watch::WatchManager data_watches_;
   watch::WatchManager child_watches_;

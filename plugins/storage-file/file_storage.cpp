@@ -163,6 +163,14 @@ Status FileStorage::truncate_log(sdk::Zxid last_kept) {
   if (Status st = writer_->close(); !st) return st;
   if (Status st = truncate_logs(log_dir_, last_kept, host_); !st) return st;
   log(sdk::LogLevel::kInfo, log_dir_ + ": truncated the log after zxid 0x" + zxid_hex(last_kept));
+  // A snapshot newer than the cut holds transactions that are gone now.
+  auto snaps = list_snapshot_files(snap_dir_);
+  if (!snaps) return snaps.status();
+  for (const auto& f : *snaps) {
+    if (f.zxid <= last_kept) continue;
+    if (Status st = remove_file(join_path(snap_dir_, f.name)); !st) return st;
+    log(sdk::LogLevel::kInfo, snap_dir_ + ": removed " + f.name + ", newer than the truncated log");
+  }
   return rescan_last_zxid();
 }
 

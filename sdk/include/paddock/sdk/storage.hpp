@@ -118,7 +118,8 @@ class PADDOCK_SDK_API Storage : public Plugin {
   virtual Status roll() = 0;
   // Committed transactions with zxid >= `from`, in order, across segments.
   virtual Result<std::unique_ptr<TxnIterator>> read_log(Zxid from) = 0;
-  // Drops every transaction with zxid > `last_kept`.
+  // Drops every transaction with zxid > `last_kept`, and every snapshot named after a zxid
+  // > `last_kept` (it would hold transactions that are gone).
   virtual Status truncate_log(Zxid last_kept) = 0;
   // Highest zxid in the log, appended entries not yet committed included (0 when empty).
   // A log corrupted in its middle is reported here and by read_log(), not by open(), so
