@@ -414,4 +414,21 @@ Status SnapshotStore::delete_before(sdk::Zxid zxid) {
   return Status::ok();
 }
 
+Status SnapshotStore::delete_after(sdk::Zxid zxid) {
+  std::lock_guard lk(mu_);
+  auto tx = Transaction::begin(db_, true, "drop snapshots after a truncation");
+  if (!tx) return tx.status();
+  std::vector<std::string> deleted;
+  if (Status st = SqliteSnapshotWriter::delete_snapshots(db_, "zxid > ?1", zxid, &deleted); !st) {
+    return st;
+  }
+  if (Status st = tx->commit("drop snapshots after a truncation"); !st) return st;
+  if (host_ != nullptr) {
+    for (const auto& name : deleted) {
+      host_->log(sdk::LogLevel::kInfo, "removed " + path_ + ": " + name + ", newer than the truncated log");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace paddock::storage_sqlite

@@ -31,6 +31,8 @@ class SnapshotStore {
   Status load(const sdk::SnapshotInfo& snapshot, sdk::SnapshotSink& sink);
   // Deletes every snapshot named after a zxid below `zxid`.
   Status delete_before(sdk::Zxid zxid);
+  // Deletes the snapshots named after a zxid > `zxid` (after the log was truncated there).
+  Status delete_after(sdk::Zxid zxid);
 
  private:
   sdk::Host* host_;

@@ -135,10 +135,12 @@ Result<std::unique_ptr<sdk::TxnIterator>> SqliteStorage::read_log(sdk::Zxid from
 Status SqliteStorage::truncate_log(sdk::Zxid last_kept) {
   if (!open_) return not_open();
   Status st = log_->truncate(last_kept);
-  if (st && host_ != nullptr) {
+  if (!st) return st;
+  if (host_ != nullptr) {
     host_->log(sdk::LogLevel::kInfo, "truncated the log after zxid 0x" + zxid_hex(last_kept));
   }
-  return st;
+  // A snapshot newer than the cut holds transactions that are gone now.
+  return snapshots_->delete_after(last_kept);
 }
 
 Result<sdk::Zxid> SqliteStorage::last_logged_zxid() {

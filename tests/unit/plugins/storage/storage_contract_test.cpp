@@ -231,6 +231,21 @@ TEST_P(StorageContract, TruncateLogKeepsEntriesUpToZxid) {
   EXPECT_EQ(read_all(*storage_, 0), expected(1, 2, "v3"));
 }
 
+TEST_P(StorageContract, TruncateLogDropsNewerSnapshots) {
+  // A learner told to TRUNC must not restart from a snapshot holding the cut transactions.
+  auto& s = reopen();
+  append_all(s, 1, 9);
+  ASSERT_TRUE(s.commit());
+  write_snapshot(s, 3, false);
+  write_snapshot(s, 8, false);
+  ASSERT_TRUE(s.truncate_log(5));
+  auto snaps = s.list_snapshots();
+  ASSERT_TRUE(snaps.is_ok());
+  ASSERT_EQ(snaps->size(), 1u);
+  EXPECT_EQ(snaps->front().zxid, 3);
+  EXPECT_EQ(reopen().list_snapshots()->size(), 1u);
+}
+
 TEST_P(StorageContract, TruncateLogWithPendingAppends) {
   auto& s = reopen();
   append_all(s, 1, 5);
