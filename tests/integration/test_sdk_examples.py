@@ -328,9 +328,6 @@ def test_a_throwing_or_garbage_processor_fails_only_that_request(installed_serve
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-@pytest.mark.xfail(strict=True, reason="core: Pipeline::run_guarded accepts Decision::done() "
-                   "for a write before prep (has_txn is still false) and nothing answers it; "
-                   "the client then sees its replies out of order")
 def test_a_processor_claiming_to_have_answered_fails_the_request(installed_server, make_client):
     srv = installed_server({"paddock.processors": "beforePrep:faulty"})
     zk = make_client(srv)
@@ -339,10 +336,6 @@ def test_a_processor_claiming_to_have_answered_fails_the_request(installed_serve
     zk.create("/after-done", b"")
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-@pytest.mark.xfail(strict=True, reason="core: a rejection after the final stage (afterCommit / "
-                   "afterFinal; a processor that throws there is turned into one) runs the final "
-                   "stage again: the client gets a second reply")
 def test_a_processor_failing_after_final_does_not_answer_twice(installed_server, make_client):
     srv = installed_server({"paddock.processors": "afterFinal:faulty"})
     zk = make_client(srv)
@@ -350,6 +343,17 @@ def test_a_processor_failing_after_final_does_not_answer_twice(installed_server,
     assert zk.create_async("/faulty-throw", b"").get(timeout=5) == "/faulty-throw"
     zk.create("/after-throw", b"")
     assert {"faulty-throw", "after-throw"} <= set(zk.get_children("/"))
+
+
+def test_a_processor_can_answer_a_read_itself(installed_server, make_client):
+    srv = installed_server({"paddock.processors": "beforePrep:faulty"})
+    zk = make_client(srv)
+    zk.create("/before", b"")
+    data, stat = zk.get("/faulty-answer")
+    assert data == b"from-processor" and stat.version == 0
+    # The session's order holds around it: a write then the processor's answer then a read.
+    zk.create("/after", b"x")
+    assert zk.get("/after")[0] == b"x"
 
 
 def test_a_processor_of_another_abi_version_is_refused_in_one_line(prefix, tmp_path):

@@ -2,14 +2,16 @@
 //   /faulty-throw...     process() throws
 //   /faulty-garbage...   process() returns a decision kind that does not exist
 //   /faulty-rejectok...  process() rejects with ZOK (a refusal without an error)
-//   /faulty-done...      process() says it answered the request itself (it cannot: the SDK
-//                        gives a processor no way to send a reply)
+//   /faulty-done...      process() says it answered the request without answering it (a write:
+//                        refused, a processor may only answer reads)
+//   /faulty-answer...    a getData is answered by the processor itself ("from-processor")
 // Everything else passes. Built a second time claiming another SDK ABI version, which the
 // server must refuse to load before running any of it.
 #include <iterator>
 #include <stdexcept>
 #include <string_view>
 
+#include <paddock/sdk/jute.hpp>
 #include <paddock/sdk/plugin.hpp>
 #include <paddock/sdk/processor.hpp>
 
@@ -20,7 +22,10 @@ namespace sdk = paddock::sdk;
 class Faulty final : public sdk::Processor {
  public:
   sdk::Status configure(const sdk::PluginConfig&, sdk::Host&) override { return {}; }
-  sdk::Status start(sdk::ProcessorContext&) override { return {}; }
+  sdk::Status start(sdk::ProcessorContext& context) override {
+    context_ = &context;
+    return {};
+  }
   void stop() override {}
 
   sdk::Decision process(sdk::RequestView& request) override {
@@ -32,9 +37,20 @@ class Faulty final : public sdk::Processor {
       return d;
     }
     if (path.starts_with("/faulty-done")) return sdk::Decision::done();
+    if (path.starts_with("/faulty-answer") && request.op() == sdk::OpCode::kGetData) {
+      std::string body;
+      sdk::jute::Writer w(body);
+      w.write_buffer("from-processor");
+      sdk::jute::write_stat(w, sdk::Stat{});
+      context_->answer(request, body);
+      return sdk::Decision::done();
+    }
     if (path.starts_with("/faulty-rejectok")) return sdk::Decision::reject(sdk::ErrorCode::kOk);
     return sdk::Decision::next();
   }
+
+ private:
+  sdk::ProcessorContext* context_ = nullptr;
 };
 
 }  // namespace
