@@ -113,6 +113,9 @@ sdk::Decision FinalStage::process(sdk::RequestView& view) {
     if (r.rejected) err = r.err;
   } else if (r.rejected) {
     err = r.err;
+  } else if (r.answered) {
+    frame.append(r.reply_body);  // a processor's answer to a read
+    err = ErrorCode::kOk;
   } else {
     err = execute_read(r, frame);
   }

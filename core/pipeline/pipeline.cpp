@@ -83,14 +83,22 @@ void Pipeline::resume_with_error(sdk::RequestView& request, sdk::ErrorCode error
   run(&r, r.stage < order ? order : r.stage + 1);
 }
 
+void Pipeline::answer(sdk::RequestView& request, std::string_view body) {
+  auto& r = static_cast<Request&>(request);
+  r.reply_body.assign(body);
+}
+
 void Pipeline::run(Request* r, size_t from) {
   const size_t prep = index_of_core("prep");
   const size_t sync = ordering_stage();
+  const size_t final_stage = index_of_core("final");
   for (size_t i = from; i < stages_.size(); ++i) {
     const Stage& stage = stages_[i];
-    // A rejected request skips to the core stages that order and answer it.
-    if (r->rejected && !stage.core) continue;
-    if (r->rejected && i < sync) continue;
+    // A refused (or processor-answered) request skips to the core stages that order and
+    // answer it; processors later in the pipeline do not see it.
+    bool detoured = r->rejected || r->answered;
+    if (detoured && !stage.core) continue;
+    if (detoured && i < sync) continue;
     r->stage = i;
     if (i == prep && r->is_write() && !r->ordered) {
       order_mu_.lock();
@@ -100,7 +108,7 @@ void Pipeline::run(Request* r, size_t from) {
     if (stage.core) {
       d = stage.processor->process(*r);
     } else {
-      d = run_guarded(stage, *r);
+      d = run_guarded(stage, *r, i > final_stage);
     }
     if (r->ordered && (i == sync || d.kind != sdk::Decision::Kind::kContinue)) {
       r->ordered = false;
@@ -110,24 +118,36 @@ void Pipeline::run(Request* r, size_t from) {
       case sdk::Decision::Kind::kContinue:
         break;
       case sdk::Decision::Kind::kReject:
+        if (i >= final_stage) {
+          // Already answered: too late to refuse.
+          spdlog::warn("processor '{}' refused {} of session 0x{:x} after it was answered; ignored",
+                       stage.name, sdk::op_name(r->type), r->session_id);
+          break;
+        }
         r->err = d.error;
         r->rejected = true;
         if (i >= sync) {
           // Past ordering: the final stage answers it directly.
-          i = index_of_core("final") - 1;
+          i = final_stage - 1;
         }
         break;
       case sdk::Decision::Kind::kDeferred:
         return;
       case sdk::Decision::Kind::kDone:
-        finish(r);
-        return;
+        if (stage.core) {
+          finish(r);
+          return;
+        }
+        // A processor answered a read: it is ordered and sent like any other reply.
+        r->answered = true;
+        if (i >= sync) i = final_stage - 1;
+        break;
     }
   }
   finish(r);
 }
 
-sdk::Decision Pipeline::run_guarded(const Stage& stage, Request& r) {
+sdk::Decision Pipeline::run_guarded(const Stage& stage, Request& r, bool after_final) {
   // A third-party processor must not take the server down: what it throws, or an answer it
   // is not allowed to give, fails this one request and is logged.
   try {
@@ -140,8 +160,10 @@ sdk::Decision Pipeline::run_guarded(const Stage& stage, Request& r) {
         if (d.error == sdk::ErrorCode::kOk) break;
         return d;
       case sdk::Decision::Kind::kDone:
-        // Only a read may be answered by a processor; a write must reach the tree.
-        if (r.has_txn) break;
+        // Only a read may be answered by a processor (after the final stage it already is);
+        // a write must reach the tree.
+        if (r.is_write() || r.type == sdk::OpCode::kSync) break;
+        if (after_final) break;
         return d;
     }
     spdlog::warn("processor '{}' returned an invalid decision ({}) for {} of session 0x{:x}",

@@ -47,6 +47,7 @@ class Pipeline final : public sdk::ProcessorContext {
   // sdk::ProcessorContext
   void resume(sdk::RequestView& request) override;
   void resume_with_error(sdk::RequestView& request, sdk::ErrorCode error) override;
+  void answer(sdk::RequestView& request, std::string_view body) override;
 
  private:
   void run(Request* r, size_t from);
@@ -55,7 +56,7 @@ class Pipeline final : public sdk::ProcessorContext {
   size_t ordering_stage() const;
 
   void finish(Request* r);
-  sdk::Decision run_guarded(const Stage& stage, Request& r);
+  sdk::Decision run_guarded(const Stage& stage, Request& r, bool after_final);
 
   std::vector<Stage> stages_;
   std::mutex order_mu_;

@@ -44,6 +44,8 @@ struct Request final : sdk::RequestView {
   std::string txn;       // TxnHeader + body
   ErrorCode err = ErrorCode::kOk;
   bool rejected = false;  // answered with `err` without a txn (a processor refused it)
+  bool answered = false;  // a processor gave this read its reply (`reply_body`)
+  std::string reply_body;
   int32_t session_timeout = 0;  // createSession
 
   // ---- where it came from ----

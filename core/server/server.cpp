@@ -58,6 +58,9 @@ class ResumeContext final : public sdk::ProcessorContext {
   void resume_with_error(sdk::RequestView& v, sdk::ErrorCode e) override {
     static_cast<pipeline::Request&>(v).pipeline->resume_with_error(v, e);
   }
+  void answer(sdk::RequestView& v, std::string_view body) override {
+    static_cast<pipeline::Request&>(v).pipeline->answer(v, body);
+  }
 };
 
 unsigned io_thread_count(int32_t configured) {

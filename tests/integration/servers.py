@@ -99,19 +99,23 @@ class ServerStartError(Exception):
 class Server:
     """One server process. kind is "zookeeper" or "paddock".
 
+    `storage` names Paddock's storage plugin (paddock.storage); `data_dir` replaces the
+    default <workdir>/data (two servers may then share one dataDir, one at a time).
+
     Config keys: tickTime (default 2000), and anything in `extra` (dict, written in order,
     a value of None drops the key). `fourlw` is the 4lw.commands.whitelist value (None = omit).
     """
 
     def __init__(self, kind, workdir, tick_time=2000, extra=None, fourlw="*", port=None,
-                 log_level=None, config_text=None):
+                 log_level=None, config_text=None, storage=None, data_dir=None):
         if kind not in ALL_TARGETS:
             raise ValueError(kind)
         self.kind = kind
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.data_dir = self.workdir / "data"
-        self.data_dir.mkdir(exist_ok=True)
+        self.data_dir = Path(data_dir) if data_dir else self.workdir / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.storage = storage           # paddock.storage (Paddock only; None = the default)
         self.cfg_path = self.workdir / "zoo.cfg"
         self.log_path = self.workdir / "server.log"
         self.port = port or free_port()
@@ -137,6 +141,8 @@ class Server:
             keys["4lw.commands.whitelist"] = self.fourlw
         if self.kind == "paddock":
             keys["paddock.logLevel"] = self.log_level
+            if self.storage is not None:
+                keys["paddock.storage"] = self.storage
         keys.update(self.extra)
         return [f"{k}={v}" for k, v in keys.items() if v is not None]
 

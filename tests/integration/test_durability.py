@@ -3,7 +3,8 @@ acknowledged write; the server is SIGKILLed in mid-stream and restarted on the s
 Every acknowledged write must be there with its data; writes that were not acknowledged are
 either fully there or absent, and what survived is a prefix of what the (single, FIFO)
 session sent. Repeated for a few kill/restart cycles, plus a kill while idle.
-Runs against every target (ZooKeeper is durable too)."""
+Runs against every target (ZooKeeper is durable too), and against Paddock with each storage
+plugin (file, sqlite)."""
 
 import threading
 
@@ -135,7 +136,18 @@ def _verify(reader, history, s_before):
 
 @pytest.mark.deadline(240)
 def test_acknowledged_writes_survive_sigkill(target, make_server, make_client):
-    srv = make_server(target)
+    """ZooKeeper, and Paddock with its default storage plugin named explicitly (file)."""
+    kw = {"storage": "file"} if target == "paddock" else {}
+    _kill_cycles(make_server(target, **kw), make_client)
+
+
+@pytest.mark.deadline(240)
+def test_acknowledged_writes_survive_sigkill_sqlite(make_server, make_client):
+    """The same on Paddock with the sqlite storage plugin."""
+    _kill_cycles(make_server("paddock", storage="sqlite"), make_client)
+
+
+def _kill_cycles(srv, make_client):
     setup = make_client(srv)
     setup.create(PARENT, b"")
     setup.create(SETNODE, b"initial")

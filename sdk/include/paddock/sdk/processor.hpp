@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "paddock/sdk/plugin.hpp"
@@ -55,7 +56,7 @@ struct Decision {
     kContinue = 0,  // pass to the next stage
     kReject = 1,    // answer the client with `error` now; later stages do not see it
     kDeferred = 2,  // the stage keeps the request and will call resume()
-    kDone = 3,      // the stage answered the request itself; the pipeline stops here
+    kDone = 3,      // the stage answered the request (a read) through ProcessorContext::answer
   };
   Kind kind = Kind::kContinue;
   ErrorCode error = ErrorCode::kOk;
@@ -74,6 +75,11 @@ class PADDOCK_SDK_API ProcessorContext {
   virtual void resume(RequestView& request) = 0;
   // Same, but answers the client with `error` instead of continuing.
   virtual void resume_with_error(RequestView& request, ErrorCode error) = 0;
+  // Gives a read its successful answer: `body` is the jute-encoded response record (e.g. a
+  // GetDataResponse). Call it from process() and return Decision::done(); the reply goes out
+  // in the session's order. Writes cannot be answered by a processor (they must reach the
+  // tree): returning done() for a write fails it with SYSTEMERROR.
+  virtual void answer(RequestView& request, std::string_view body) = 0;
 };
 
 class PADDOCK_SDK_API Processor : public Plugin {

@@ -807,6 +807,8 @@ TEST(ConfigKeyTable, ActedOnKeysAreExactlyThese) {
                                                "electionAlg",
                                                "peerType",
                                                "standaloneEnabled",
+                                               "fastleader.minNotificationInterval",
+                                               "fastleader.maxNotificationInterval",
                                                "paddock.logLevel",
                                                "paddock.logFile",
                                                "paddock.ioThreads",

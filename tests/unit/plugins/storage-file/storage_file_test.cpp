@@ -1,87 +1,20 @@
-// Tests of the "file" storage plugin, loaded from its shared object through Boost.DLL exactly
-// as the core loads it. Files are checked byte for byte against ZooKeeper 3.8's formats
-// (spec/disk-formats.md); ZooKeeper's own tools and data are used when they are installed.
+// Tests of the "file" storage plugin's own formats: files checked byte for byte against
+// ZooKeeper 3.8's (spec/disk-formats.md), preallocation, torn tails, ZooKeeper's own data and
+// tools. The behaviour every storage plugin shares is tested once for all of them in
+// tests/unit/plugins/storage/storage_contract_test.cpp.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#include <boost/dll/shared_library.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
 
-#include "paddock/sdk/jute.hpp"
-#include "paddock/sdk/plugin.hpp"
-#include "paddock/sdk/storage.hpp"
+#include "storage_test_support.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-namespace sdk = paddock::sdk;
-namespace jute = paddock::sdk::jute;
-using sdk::Zxid;
-
-// ---------------------------------------------------------------------------------------------
-// Loading the plugin
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-std::string plugin_path() {
-  return env_or("PADDOCK_BUILD_DIR", ".") + "/lib/paddock/plugins/paddock-storage-file.so";
-}
-
-// Loaded once and never unloaded while the test runs: objects it made must not outlive it.
-boost::dll::shared_library& plugin_library() {
-  static boost::dll::shared_library lib(
-      plugin_path(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-  return lib;
-}
-
-class NoConfig : public sdk::PluginConfig {
- public:
-  std::optional<std::string_view> get(std::string_view) const override { return std::nullopt; }
-};
-
-class RecordingHost : public sdk::Host {
- public:
-  void log(sdk::LogLevel level, std::string_view message) override {
-    lines.emplace_back(message);
-  }
-  std::vector<std::string> lines;
-};
-
-std::unique_ptr<sdk::Storage> create_storage() {
-  auto& create = plugin_library().get_alias<sdk::Plugin*()>("paddock_plugin_create");
-  std::unique_ptr<sdk::Plugin> plugin(create());
-  auto* storage = dynamic_cast<sdk::Storage*>(plugin.get());
-  if (storage == nullptr) return nullptr;
-  plugin.release();
-  return std::unique_ptr<sdk::Storage>(storage);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bytes and files
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using namespace paddock::storage_test;  // NOLINT: test helpers
 
 void patch_bytes(const fs::path& p, uint64_t offset, const std::string& bytes) {
   std::fstream f(p, std::ios::binary | std::ios::in | std::ios::out);
@@ -125,153 +58,10 @@ std::vector<RawEntry> raw_entries(const std::string& file) {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Transactions (spec/jute.md §7)
-
-constexpr sdk::SessionId kSession = 0x1000001a2b3c4d5LL;
-
-// A setData txn whose payload identifies its zxid and a tag.
-std::string set_data_txn(Zxid zxid, const std::string& tag = "v1", size_t data_size = 16) {
-  std::string out;
-  jute::Writer w(out);
-  jute::write_txn_header(w, jute::TxnHeader{kSession, static_cast<int32_t>(zxid), zxid,
-                                            1700000000000LL + zxid, 5});
-  std::string data = tag + ":" + std::to_string(zxid);
-  data.resize(std::max(data.size(), data_size), '.');
-  w.write_string("/node");
-  w.write_buffer(data);
-  w.write_int(static_cast<int32_t>(zxid));
-  return out;
-}
-
-std::string create_session_txn(Zxid zxid, sdk::SessionId session, int32_t timeout) {
-  std::string out;
-  jute::Writer w(out);
-  jute::write_txn_header(w, jute::TxnHeader{session, 0, zxid, 1700000000000LL, -10});
-  w.write_int(timeout);
-  return out;
-}
-
-std::string create_txn(Zxid zxid, sdk::SessionId session, const std::string& path,
-                       const std::string& data, int32_t parent_cversion) {
-  std::string out;
-  jute::Writer w(out);
-  jute::write_txn_header(w, jute::TxnHeader{session, 1, zxid, 1700000000001LL, 1});
-  w.write_string(path);
-  w.write_buffer(data);
-  jute::write_acl_list(w, {sdk::Acl{sdk::perms::kAll, {"world", "anyone"}}});
-  w.write_bool(false);
-  w.write_int(parent_cversion);
-  return out;
-}
-
-using Entries = std::vector<std::pair<Zxid, std::string>>;
-
-// ---------------------------------------------------------------------------------------------
-// Snapshot content
-
-class RecordingSink : public sdk::SnapshotSink {
- public:
-  struct Node {
-    std::string path;
-    std::string data;
-    bool data_null;
-    int64_t acl_ref;
-    sdk::StatPersisted stat;
-  };
-  sdk::Status on_session(const sdk::SessionRecord& s) override {
-    sessions.push_back(s);
-    return {};
-  }
-  sdk::Status on_acl(const sdk::AclRecord& a) override {
-    acls.push_back(a);
-    return {};
-  }
-  sdk::Status on_node(const sdk::NodeRecord& n) override {
-    nodes.push_back(Node{std::string(n.path), std::string(n.data), n.data_null, n.acl_ref, n.stat});
-    return {};
-  }
-  sdk::Status on_digest(const sdk::SnapshotDigest& d) override {
-    digest = d;
-    return {};
-  }
-  std::vector<sdk::SessionRecord> sessions;
-  std::vector<sdk::AclRecord> acls;
-  std::vector<Node> nodes;
-  std::optional<sdk::SnapshotDigest> digest;
-};
-
-sdk::StatPersisted stat_for(int i) {
-  sdk::StatPersisted s;
-  s.czxid = 0x100000000LL + i;
-  s.mzxid = 0x100000010LL + i;
-  s.ctime = 1700000000000LL + i;
-  s.mtime = 1700000000500LL + i;
-  s.version = i;
-  s.cversion = 2 * i;
-  s.aversion = 3 * i;
-  s.ephemeral_owner = i == 5 ? kSession : 0;
-  s.pzxid = 0x100000020LL + i;
-  return s;
-}
-
-struct TestNode {
-  std::string path;
-  std::optional<std::string> data;
-  int64_t acl_ref;
-};
-
-// The standard tree of a fresh ZooKeeper plus a few nodes covering null, empty and binary data.
-std::vector<TestNode> standard_nodes() {
-  return {
-      {"", std::string(), -1},
-      {"/zookeeper", std::string(), -1},
-      {"/zookeeper/quota", std::string(), -1},
-      {"/zookeeper/config", std::string(), 1},
-      {"/null", std::nullopt, -1},
-      {"/empty", std::string(), 2},
-      {"/binary", std::string("\0\x01\xff/\n", 5), -1},
-  };
-}
-
-std::vector<sdk::AclRecord> standard_acls() {
-  return {sdk::AclRecord{1, {sdk::Acl{sdk::perms::kRead, {"world", "anyone"}}}},
-          sdk::AclRecord{2,
-                         {sdk::Acl{sdk::perms::kAll, {"digest", "u:hash="}},
-                          sdk::Acl{sdk::perms::kRead, {"ip", "127.0.0.1"}}}}};
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fixture
-
-class StorageFileTest : public ::testing::Test {
+class StorageFileTest : public ::testing::Test, protected StorageFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/paddock-storage-file-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    options_.data_dir = (root_ / "data").string();
-    options_.data_log_dir = options_.data_dir;
-    options_.pre_alloc_size_bytes = 64 * 1024;
-    options_.force_sync = true;
-  }
-
-  void TearDown() override {
-    storage_.reset();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
-  // Creates, configures and opens a storage (replacing any previous one).
-  sdk::Storage& reopen() {
-    storage_.reset();
-    storage_ = create_storage();
-    EXPECT_NE(storage_, nullptr);
-    EXPECT_TRUE(storage_->configure(config_, host_));
-    sdk::Status st = storage_->open(options_);
-    EXPECT_TRUE(st) << st.message();
-    return *storage_;
-  }
+  void SetUp() override { set_up("file"); }
+  void TearDown() override { tear_down(); }
 
   fs::path log_dir() const { return fs::path(options_.data_log_dir) / "version-2"; }
   fs::path snap_dir() const { return fs::path(options_.data_dir) / "version-2"; }
@@ -282,95 +72,7 @@ class StorageFileTest : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
-
-  void append_all(sdk::Storage& s, Zxid from, Zxid to, const std::string& tag = "v1") {
-    for (Zxid z = from; z <= to; ++z) {
-      sdk::Status st = s.append(z, set_data_txn(z, tag));
-      ASSERT_TRUE(st) << st.message();
-    }
-  }
-
-  Entries read_all(sdk::Storage& s, Zxid from, sdk::Status* status = nullptr) {
-    Entries out;
-    auto it = s.read_log(from);
-    EXPECT_TRUE(it.is_ok()) << it.status().message();
-    if (!it) return out;
-    for (int guard = 0; guard < 100000 && (*it)->next(); ++guard) {
-      out.emplace_back((*it)->zxid(), std::string((*it)->bytes()));
-    }
-    if (status != nullptr) {
-      *status = (*it)->status();
-    } else {
-      EXPECT_TRUE((*it)->status()) << (*it)->status().message();
-    }
-    return out;
-  }
-
-  static Entries expected(Zxid from, Zxid to, const std::string& tag = "v1") {
-    Entries out;
-    for (Zxid z = from; z <= to; ++z) out.emplace_back(z, set_data_txn(z, tag));
-    return out;
-  }
-
-  void write_snapshot(sdk::Storage& s, Zxid zxid, bool with_digest, bool fsync = false) {
-    auto w = s.begin_snapshot(zxid);
-    ASSERT_TRUE(w.is_ok()) << w.status().message();
-    auto& writer = **w;
-    ASSERT_TRUE(writer.write_sessions({{kSession, 30000}, {0x2000000000000001LL, 4000}}));
-    ASSERT_TRUE(writer.write_acls(standard_acls()));
-    int i = 0;
-    for (const auto& n : standard_nodes()) {
-      sdk::NodeRecord rec;
-      rec.path = n.path;
-      rec.data_null = !n.data.has_value();
-      if (n.data) rec.data = *n.data;
-      rec.acl_ref = n.acl_ref;
-      rec.stat = stat_for(i++);
-      sdk::Status st = writer.write_node(rec);
-      ASSERT_TRUE(st) << st.message();
-    }
-    std::optional<sdk::SnapshotDigest> digest;
-    if (with_digest) digest = sdk::SnapshotDigest{zxid + 3, 2, 0x1234567890abcdefLL};
-    sdk::Status st = writer.finish(digest, fsync);
-    ASSERT_TRUE(st) << st.message();
-  }
-
-  fs::path root_;
-  sdk::StorageOptions options_;
-  NoConfig config_;
-  RecordingHost host_;
-  std::unique_ptr<sdk::Storage> storage_;
 };
-
-// ---------------------------------------------------------------------------------------------
-// The export
-
-TEST(StorageFilePlugin, DescriptorAndFactoryLoadThroughBoostDll) {
-  auto& lib = plugin_library();
-  ASSERT_TRUE(lib.is_loaded()) << plugin_path();
-  ASSERT_TRUE(lib.has("paddock_plugin_descriptor"));
-  ASSERT_TRUE(lib.has("paddock_plugin_create"));
-  const auto& desc = lib.get_alias<const sdk::PluginDescriptor>("paddock_plugin_descriptor");
-  EXPECT_EQ(desc.abi_version, sdk::kAbiVersion);
-  EXPECT_EQ(desc.kind, sdk::PluginKind::kStorage);
-  EXPECT_STREQ(desc.name, "file");
-  EXPECT_NE(desc.version, nullptr);
-  EXPECT_NE(desc.build, nullptr);
-  EXPECT_EQ(desc.config_key_count, 0u);
-
-  auto& create = lib.get_alias<sdk::Plugin*()>("paddock_plugin_create");
-  std::unique_ptr<sdk::Plugin> plugin(create());
-  ASSERT_NE(plugin, nullptr);
-  EXPECT_NE(dynamic_cast<sdk::Storage*>(plugin.get()), nullptr);
-}
-
-TEST_F(StorageFileTest, CallsBeforeOpenFail) {
-  auto s = create_storage();
-  ASSERT_NE(s, nullptr);
-  EXPECT_FALSE(s->append(1, set_data_txn(1)));
-  EXPECT_FALSE(s->last_logged_zxid().is_ok());
-  EXPECT_FALSE(s->list_snapshots().is_ok());
-}
 
 // ---------------------------------------------------------------------------------------------
 // Transaction log
@@ -433,38 +135,6 @@ TEST_F(StorageFileTest, AppendCommitReadAcrossRollAndReopen) {
             (std::vector<std::string>{"log.1", "log.6", "log.9", "log.b"}));
   EXPECT_EQ(read_all(s, 0), expected(1, 12));
   EXPECT_EQ(s.last_logged_zxid().value(), 12);
-}
-
-TEST_F(StorageFileTest, AppendRejectsZxidsThatDoNotIncrease) {
-  auto& s = reopen();
-  append_all(s, 5, 6);
-  sdk::Status st = s.append(6, set_data_txn(6));
-  EXPECT_FALSE(st);
-  EXPECT_NE(st.message().find("expected a zxid above"), std::string::npos) << st.message();
-  EXPECT_FALSE(s.append(7, "short"));  // not a txn entry (no TxnHeader)
-}
-
-TEST_F(StorageFileTest, NoForceSyncStillWritesEverything) {
-  options_.force_sync = false;
-  {
-    auto& s = reopen();
-    append_all(s, 1, 50);
-    ASSERT_TRUE(s.commit());
-  }
-  EXPECT_EQ(read_all(reopen(), 0), expected(1, 50));
-}
-
-TEST_F(StorageFileTest, LargeBatchSpillsAndReadsBack) {
-  options_.pre_alloc_size_bytes = 1 << 20;
-  auto& s = reopen();
-  // ~24 MiB in one batch: more than the group-commit buffer holds before it spills.
-  for (Zxid z = 1; z <= 96; ++z) {
-    ASSERT_TRUE(s.append(z, set_data_txn(z, "big", 256 * 1024)));
-  }
-  ASSERT_TRUE(s.commit());
-  Entries all = read_all(s, 0);
-  ASSERT_EQ(all.size(), 96u);
-  for (Zxid z = 1; z <= 96; ++z) EXPECT_EQ(all[z - 1].second, set_data_txn(z, "big", 256 * 1024));
 }
 
 TEST_F(StorageFileTest, PreallocationFollowsZooKeepersFilePadding) {
@@ -686,18 +356,6 @@ TEST_F(StorageFileTest, TruncateLogKeepsEntriesUpToZxid) {
   EXPECT_EQ(r.last_logged_zxid().value(), 0);
 }
 
-TEST_F(StorageFileTest, TruncateLogWithPendingAppends) {
-  auto& s = reopen();
-  append_all(s, 1, 5);
-  ASSERT_TRUE(s.truncate_log(3));
-  EXPECT_EQ(read_all(s, 0), expected(1, 3));
-  append_all(s, 4, 4, "v2");
-  ASSERT_TRUE(s.commit());
-  Entries want = expected(1, 3);
-  want.push_back({4, set_data_txn(4, "v2")});
-  EXPECT_EQ(read_all(s, 0), want);
-}
-
 TEST_F(StorageFileTest, TruncateDropsTornBytesAfterTheCut) {
   {
     auto& s = reopen();
@@ -857,20 +515,6 @@ TEST_F(StorageFileTest, UnfinishedSnapshotIsInvisibleAndLeavesNothing) {
   EXPECT_TRUE(names_in(snap_dir()).empty());
 }
 
-TEST_F(StorageFileTest, SnapshotWriterEnforcesCallOrderAndPaths) {
-  auto& s = reopen();
-  auto w = s.begin_snapshot(1);
-  ASSERT_TRUE(w.is_ok());
-  sdk::NodeRecord node;
-  EXPECT_FALSE((*w)->write_node(node));  // before sessions and ACLs
-  ASSERT_TRUE((*w)->write_sessions({}));
-  ASSERT_TRUE((*w)->write_acls({}));
-  node.path = "/";
-  EXPECT_FALSE((*w)->write_node(node));  // would end the node list
-  node.path = "a";
-  EXPECT_FALSE((*w)->write_node(node));
-}
-
 TEST_F(StorageFileTest, ListSnapshotsNewestFirstAndSkipsInvalid) {
   auto& s = reopen();
   write_snapshot(s, 0x5, false);
@@ -918,31 +562,6 @@ TEST_F(StorageFileTest, SnappySnapshotIsListedButRefusedClearly) {
   sdk::Status st = s.load_snapshot((*list)[0], sink);
   ASSERT_FALSE(st);
   EXPECT_NE(st.message().find("snappy"), std::string::npos) << st.message();
-}
-
-TEST_F(StorageFileTest, LargeSnapshotStreams) {
-  auto& s = reopen();
-  auto w = s.begin_snapshot(0x99);
-  ASSERT_TRUE(w.is_ok());
-  ASSERT_TRUE((*w)->write_sessions({}));
-  ASSERT_TRUE((*w)->write_acls({}));
-  const std::string data(3000, 'd');
-  std::vector<std::string> paths{""};
-  for (int i = 0; i < 5000; ++i) paths.push_back("/n" + std::to_string(i));
-  for (const auto& p : paths) {
-    sdk::NodeRecord n;
-    n.path = p;
-    n.data = data;
-    ASSERT_TRUE((*w)->write_node(n));
-  }
-  ASSERT_TRUE((*w)->finish(std::nullopt, false));
-  RecordingSink sink;
-  auto list = s.list_snapshots();
-  ASSERT_EQ(list->size(), 1u);
-  ASSERT_TRUE(s.load_snapshot((*list)[0], sink));
-  ASSERT_EQ(sink.nodes.size(), paths.size());
-  EXPECT_EQ(sink.nodes.back().path, "/n4999");
-  EXPECT_EQ(sink.nodes.back().data, data);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -994,7 +613,7 @@ TEST_F(StorageFileTest, SeparateDirectoriesMustNotMixFiles) {
   options_.data_log_dir = (root_ / "logs").string();
   fs::create_directories(root_ / "logs" / "version-2");
   write_bytes(root_ / "logs" / "version-2" / "snapshot.1", "x");
-  auto s = create_storage();
+  auto s = make();
   ASSERT_TRUE(s->configure(config_, host_));
   sdk::Status st = s->open(options_);
   ASSERT_FALSE(st);
@@ -1003,7 +622,7 @@ TEST_F(StorageFileTest, SeparateDirectoriesMustNotMixFiles) {
 
   fs::create_directories(snap_dir());
   write_bytes(snap_dir() / "log.1", "x");
-  s = create_storage();
+  s = make();
   ASSERT_TRUE(s->configure(config_, host_));
   st = s->open(options_);
   ASSERT_FALSE(st);
@@ -1029,7 +648,7 @@ TEST_F(StorageFileTest, OsErrorsNameTheFileAndTheReason) {
     options_.data_dir = (root_ / "ro" / "data").string();
   }
   options_.data_log_dir = options_.data_dir;
-  auto s = create_storage();
+  auto s = make();
   ASSERT_TRUE(s->configure(config_, host_));
   sdk::Status st = s->open(options_);
   ASSERT_FALSE(st);
