@@ -196,3 +196,27 @@ def test_session_moves_between_members(make_ensemble):
         pass
     a.close()
     b.close()
+
+
+def test_sessions_expire_after_a_failover(make_ensemble):
+    """A client that vanished just before the leader died is expired by the new leader
+    (which starts the session clocks afresh): its ephemeral goes everywhere."""
+    ens = make_ensemble(3)
+    ens.start()
+    ens.wait_leader(expect=3)
+    raw = zkproto.RawClient(ens[1].client_host, ens[1].port, timeout=5)
+    resp = raw.connect(timeout_ms=1000)
+    assert raw.create("/orphan", b"", flags=1)[0] == zkproto.OK
+    raw.close()
+    ens.kill(3)
+    ens.wait_leader(sids=[1, 2], timeout=15)
+    t = time.monotonic()
+    other = ens.client([1, 2])
+    wait_until(lambda: other.exists("/orphan") is None, 15, message="orphan ephemeral expired")
+    print(f"orphan session expired {time.monotonic() - t:.3f}s after the new leader served "
+          f"(timeout {resp.timeout} ms)")
+    ens.start(3)
+    ens.wait_leader(timeout=20)
+    c = ens.client([3])
+    c.sync("/")
+    assert c.exists("/orphan") is None
