@@ -25,10 +25,23 @@ using paddock::sdk::PluginKind;
 // Values of the config visible to a plugin: the file's entries, then the plugin's defaults.
 class PluginConfigView final : public paddock::sdk::PluginConfig {
  public:
-  PluginConfigView(const paddock::config::ServerConfig& cfg, const paddock::sdk::PluginDescriptor& d)
-      : cfg_(cfg), desc_(d) {}
+  // `tls_prefix` remaps the TLS keys: the quorum transport reads ssl.X from ssl.quorum.X, as
+  // ZooKeeper's quorum TLS does.
+  PluginConfigView(const paddock::config::ServerConfig& cfg, const paddock::sdk::PluginDescriptor& d,
+                   std::string tls_prefix = "")
+      : cfg_(cfg), desc_(d), tls_prefix_(std::move(tls_prefix)) {}
   std::optional<std::string_view> get(std::string_view key) const override {
+    if (!tls_prefix_.empty() && key.starts_with("ssl.")) {
+      std::string remapped = tls_prefix_ + std::string(key.substr(4));
+      if (auto it = cfg_.values.find(remapped); it != cfg_.values.end()) return it->second;
+      return default_of(key);
+    }
     if (auto it = cfg_.values.find(key); it != cfg_.values.end()) return it->second;
+    return default_of(key);
+  }
+
+ private:
+  std::optional<std::string_view> default_of(std::string_view key) const {
     for (uint32_t i = 0; i < desc_.config_key_count; ++i) {
       const auto& k = desc_.config_keys[i];
       if (key == k.name && k.default_value) return std::string_view(k.default_value);
@@ -36,9 +49,9 @@ class PluginConfigView final : public paddock::sdk::PluginConfig {
     return std::nullopt;
   }
 
- private:
   const paddock::config::ServerConfig& cfg_;
   const paddock::sdk::PluginDescriptor& desc_;
+  std::string tls_prefix_;
 };
 
 paddock::sdk::InsertionPoint insertion_point(const std::string& name) {
@@ -62,8 +75,9 @@ void usage() {
 template <typename T>
 paddock::sdk::Status configure(paddock::plugin::Loaded<T>& p, const paddock::config::ServerConfig& cfg,
                                std::vector<std::unique_ptr<PluginConfigView>>& views,
-                               std::vector<std::unique_ptr<paddock::log::PluginHost>>& hosts) {
-  views.push_back(std::make_unique<PluginConfigView>(cfg, p.descriptor()));
+                               std::vector<std::unique_ptr<paddock::log::PluginHost>>& hosts,
+                               std::string tls_prefix = "") {
+  views.push_back(std::make_unique<PluginConfigView>(cfg, p.descriptor(), std::move(tls_prefix)));
   hosts.push_back(std::make_unique<paddock::log::PluginHost>(p.descriptor().name));
   auto st = p->configure(*views.back(), *hosts.back());
   if (!st) {
@@ -148,8 +162,12 @@ int main(int argc, char** argv) {
     auto el = loader.inspect(PluginKind::kElection, el_name ? el_name->value : "fle");
     if (!el) return fail(el.status().message());
     election_lib = std::move(el.value());
+    // sslQuorum=true means the tls transport for the quorum, unless one is named.
     const auto* qt_name = file->find("paddock.quorumTransport");
-    auto qt = loader.inspect(PluginKind::kTransport, qt_name ? qt_name->value : "tcp");
+    const auto* ssl_quorum = file->find("sslQuorum");
+    std::string qt_default = ssl_quorum && (ssl_quorum->value == "true" || ssl_quorum->value == "TRUE" ||
+                                            ssl_quorum->value == "True") ? "tls" : "tcp";
+    auto qt = loader.inspect(PluginKind::kTransport, qt_name ? qt_name->value : qt_default);
     if (!qt) return fail(qt.status().message());
     quorum_transport_lib = std::move(qt.value());
     if (observers) {
@@ -256,11 +274,9 @@ int main(int argc, char** argv) {
     auto t = loader.create<paddock::sdk::Transport>(*quorum_transport_lib);
     if (!t) return fail(t.status().message());
     quorum_transport = std::move(t.value());
-    for (auto* p : {&quorum_transport}) {
-      if (auto st = configure(*p, cfg.value(), views, hosts); !st) {
-        spdlog::critical("{}", st.message());
-        return fail(st.message());
-      }
+    if (auto st = configure(quorum_transport, cfg.value(), views, hosts, "ssl.quorum."); !st) {
+      spdlog::critical("{}", st.message());
+      return fail(st.message());
     }
     if (auto st = configure(election, cfg.value(), views, hosts); !st) {
       spdlog::critical("{}", st.message());
