@@ -107,8 +107,10 @@ std::string Follower::follow() {
   spdlog::info("FOLLOWING {} at {}:{}", vote_.leader, leader.host, leader.quorum_port);
 
   // Connect: a few attempts, all within initLimit ticks.
+  // The new leader opens its port the moment its own election ends, which may be a moment
+  // after ours: retry quickly at first, then every 100 ms (ZooKeeper's retry delay).
   const int64_t deadline = now_ms() + cfg_.init_timeout_ms();
-  for (int attempt = 0; attempt < 5 && !conn_ && now_ms() < deadline; ++attempt) {
+  for (int attempt = 0; attempt < 20 && !conn_ && now_ms() < deadline; ++attempt) {
     std::mutex m;
     std::condition_variable c;
     bool finished = false;
@@ -130,7 +132,7 @@ std::string Follower::follow() {
       conn_ = result.value();
     } else {
       spdlog::info("cannot reach leader {}: {}", vote_.leader, result.status().message());
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100, 5 << std::min(attempt, 5))));
     }
     if (peer_.stopping()) return "shutting down";
   }
@@ -543,6 +545,8 @@ void Follower::settle() {
   for (auto& t : pending_) {
     sdk::jute::TxnHeader h;
     svc.final_stage.apply_txn(t.bytes, nullptr, h);
+    // It is part of this peer's history now, as everything it has logged.
+    svc.committed_log.add(t.zxid, t.bytes);
   }
   pending_.clear();
   std::lock_guard lk(waiters_mu_);

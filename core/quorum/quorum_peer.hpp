@@ -112,6 +112,7 @@ class QuorumPeer final : public sdk::ElectionContext {
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::mutex role_mu_;
   std::function<void()> stop_role_;  // stops the running role (leader / follower)
+  std::weak_ptr<class Leader> leader_;  // while leading, for mntr
 };
 
 }  // namespace paddock::quorum
