@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "log/logging.hpp"
+#include "paddock/sdk/role.hpp"
 #include "plugin/loader.hpp"
 #include "quorum/quorum_config.hpp"
 #include "server/four_letter_words.hpp"
@@ -24,10 +25,23 @@ using paddock::sdk::PluginKind;
 // Values of the config visible to a plugin: the file's entries, then the plugin's defaults.
 class PluginConfigView final : public paddock::sdk::PluginConfig {
  public:
-  PluginConfigView(const paddock::config::ServerConfig& cfg, const paddock::sdk::PluginDescriptor& d)
-      : cfg_(cfg), desc_(d) {}
+  // `tls_prefix` remaps the TLS keys: the quorum transport reads ssl.X from ssl.quorum.X, as
+  // ZooKeeper's quorum TLS does.
+  PluginConfigView(const paddock::config::ServerConfig& cfg, const paddock::sdk::PluginDescriptor& d,
+                   std::string tls_prefix = "")
+      : cfg_(cfg), desc_(d), tls_prefix_(std::move(tls_prefix)) {}
   std::optional<std::string_view> get(std::string_view key) const override {
+    if (!tls_prefix_.empty() && key.starts_with("ssl.")) {
+      std::string remapped = tls_prefix_ + std::string(key.substr(4));
+      if (auto it = cfg_.values.find(remapped); it != cfg_.values.end()) return it->second;
+      return default_of(key);
+    }
     if (auto it = cfg_.values.find(key); it != cfg_.values.end()) return it->second;
+    return default_of(key);
+  }
+
+ private:
+  std::optional<std::string_view> default_of(std::string_view key) const {
     for (uint32_t i = 0; i < desc_.config_key_count; ++i) {
       const auto& k = desc_.config_keys[i];
       if (key == k.name && k.default_value) return std::string_view(k.default_value);
@@ -35,9 +49,9 @@ class PluginConfigView final : public paddock::sdk::PluginConfig {
     return std::nullopt;
   }
 
- private:
   const paddock::config::ServerConfig& cfg_;
   const paddock::sdk::PluginDescriptor& desc_;
+  std::string tls_prefix_;
 };
 
 paddock::sdk::InsertionPoint insertion_point(const std::string& name) {
@@ -61,8 +75,9 @@ void usage() {
 template <typename T>
 paddock::sdk::Status configure(paddock::plugin::Loaded<T>& p, const paddock::config::ServerConfig& cfg,
                                std::vector<std::unique_ptr<PluginConfigView>>& views,
-                               std::vector<std::unique_ptr<paddock::log::PluginHost>>& hosts) {
-  views.push_back(std::make_unique<PluginConfigView>(cfg, p.descriptor()));
+                               std::vector<std::unique_ptr<paddock::log::PluginHost>>& hosts,
+                               std::string tls_prefix = "") {
+  views.push_back(std::make_unique<PluginConfigView>(cfg, p.descriptor(), std::move(tls_prefix)));
   hosts.push_back(std::make_unique<paddock::log::PluginHost>(p.descriptor().name));
   auto st = p->configure(*views.back(), *hosts.back());
   if (!st) {
@@ -132,23 +147,44 @@ int main(int argc, char** argv) {
 
   // A config with server.N lines describes an ensemble: its election plugin and quorum
   // transport are loaded too (dropped again if it turns out to be a single standalone server).
-  std::optional<paddock::plugin::Inspected> election_lib, quorum_transport_lib;
+  std::optional<paddock::plugin::Inspected> election_lib, quorum_transport_lib, role_lib;
   bool ensemble = false;
-  for (const auto& e : file->entries()) ensemble = ensemble || e.key.rfind("server.", 0) == 0;
+  bool observers = false;
+  for (const auto& e : file->entries()) {
+    bool server_line = e.key.rfind("server.", 0) == 0;
+    ensemble = ensemble || server_line;
+    // Observers: ":observer" on a server.N line, or peerType=observer.
+    if (server_line && e.value.find(":observer") != std::string::npos) observers = true;
+    if (e.key == "peerType" && e.value == "observer") observers = true;
+  }
   if (ensemble) {
     const auto* el_name = file->find("paddock.election");
     auto el = loader.inspect(PluginKind::kElection, el_name ? el_name->value : "fle");
     if (!el) return fail(el.status().message());
     election_lib = std::move(el.value());
+    // sslQuorum=true means the tls transport for the quorum, unless one is named.
     const auto* qt_name = file->find("paddock.quorumTransport");
-    auto qt = loader.inspect(PluginKind::kTransport, qt_name ? qt_name->value : "tcp");
+    const auto* ssl_quorum = file->find("sslQuorum");
+    std::string qt_default = ssl_quorum && (ssl_quorum->value == "true" || ssl_quorum->value == "TRUE" ||
+                                            ssl_quorum->value == "True") ? "tls" : "tcp";
+    auto qt = loader.inspect(PluginKind::kTransport, qt_name ? qt_name->value : qt_default);
     if (!qt) return fail(qt.status().message());
     quorum_transport_lib = std::move(qt.value());
+    if (observers) {
+      // The observer role is a plugin: a configuration naming observers needs it.
+      auto role = loader.inspect(PluginKind::kRole, "observer");
+      if (!role) {
+        return fail(file->path() + ": the configuration names observers, but their role plugin "
+                    "cannot be loaded: " + role.status().message());
+      }
+      role_lib = std::move(role.value());
+    }
   }
 
   std::vector<const paddock::plugin::Inspected*> libs{&storage_lib.value(), &transport_lib.value()};
   if (secure_lib && secure_lib->file != transport_lib->file) libs.push_back(&*secure_lib);
   if (election_lib) libs.push_back(&*election_lib);
+  if (role_lib) libs.push_back(&*role_lib);
   if (quorum_transport_lib && quorum_transport_lib->file != transport_lib->file) {
     libs.push_back(&*quorum_transport_lib);
   }
@@ -221,6 +257,16 @@ int main(int argc, char** argv) {
   }
   paddock::plugin::Loaded<paddock::sdk::Election> election;
   paddock::plugin::Loaded<paddock::sdk::Transport> quorum_transport;
+  paddock::plugin::Loaded<paddock::sdk::Role> role;
+  if (role_lib && quorum.value()) {
+    auto r = loader.create<paddock::sdk::Role>(*role_lib);
+    if (!r) return fail(r.status().message());
+    role = std::move(r.value());
+    if (auto st = configure(role, cfg.value(), views, hosts); !st) {
+      spdlog::critical("{}", st.message());
+      return fail(st.message());
+    }
+  }
   if (election_lib && quorum.value()) {
     auto e = loader.create<paddock::sdk::Election>(*election_lib);
     if (!e) return fail(e.status().message());
@@ -228,11 +274,9 @@ int main(int argc, char** argv) {
     auto t = loader.create<paddock::sdk::Transport>(*quorum_transport_lib);
     if (!t) return fail(t.status().message());
     quorum_transport = std::move(t.value());
-    for (auto* p : {&quorum_transport}) {
-      if (auto st = configure(*p, cfg.value(), views, hosts); !st) {
-        spdlog::critical("{}", st.message());
-        return fail(st.message());
-      }
+    if (auto st = configure(quorum_transport, cfg.value(), views, hosts, "ssl.quorum."); !st) {
+      spdlog::critical("{}", st.message());
+      return fail(st.message());
     }
     if (auto st = configure(election, cfg.value(), views, hosts); !st) {
       spdlog::critical("{}", st.message());
@@ -263,7 +307,7 @@ int main(int argc, char** argv) {
 
   paddock::server::Plugins plugins{std::move(storage.value()), std::move(transport.value()),
                                    std::move(secure_transport), std::move(processors),
-                                   std::move(election), std::move(quorum_transport)};
+                                   std::move(election), std::move(quorum_transport), std::move(role)};
   auto server = std::make_unique<paddock::server::Server>(cfg.value(), quorum.value(), std::move(plugins));
   if (auto st = server->start(); !st) {
     spdlog::critical("start-up failed: {}", st.message());

@@ -206,10 +206,14 @@ std::vector<KeyDecl> make_core_keys() {
            "fraction of snapshot size above which followers sync by snapshot, not log"),
 
       // ---- security ----
-      zk("sslQuorum", "bool", "false", kOff, "TLS on quorum and election connections"),
+      zk("sslQuorum", "bool", "false", kOn,
+         "TLS on quorum and election connections (the quorum transport becomes tls)"),
       zk("portUnification", "bool", "false", kOff, "quorum port accepts both TLS and plaintext"),
       zk("sslQuorumReloadCertFiles", "bool", "false", kOff,
          "reload quorum key and trust stores when they change"),
+      family("ssl.quorum.", "string", kOn, true,
+             "TLS settings of quorum and election connections (the ssl.* keys of the tls "
+             "transport, read from ssl.quorum.* for the quorum)"),
       family("ssl.", "string", kOff, true,
              "TLS settings for client (ssl.*) and quorum (ssl.quorum.*) connections"),
       prop("client.portUnification", "bool", "false", kOff,
@@ -675,10 +679,15 @@ const KeyIndex& key_index() {
 const KeyDecl* find_decl(std::string_view key) {
   const KeyIndex& idx = key_index();
   if (auto it = idx.exact.find(key); it != idx.exact.end()) return it->second;
+  // The longest matching family wins (ssl.quorum. before ssl.).
+  const KeyDecl* best = nullptr;
   for (const KeyDecl* d : idx.prefixes) {
-    if (key.size() > d->name.size() && key.starts_with(d->name)) return d;
+    if (key.size() > d->name.size() && key.starts_with(d->name) &&
+        (best == nullptr || d->name.size() > best->name.size())) {
+      best = d;
+    }
   }
-  return nullptr;
+  return best;
 }
 
 struct CoreMatch {
@@ -1133,9 +1142,11 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
     const Entry& e = entries[i];
     CoreMatch m = match_core_key(e.key);
     auto plugin_it = plugin_index.find(e.key);
-    // A key a loaded plugin declares by name (ssl.keyStore.location for the tls transport)
-    // belongs to that plugin, not to the core's accepted-but-ignored family (ssl.*).
-    if (m.decl != nullptr && m.decl->is_prefix && plugin_it != plugin_index.end()) {
+    // A key a loaded plugin declares by name (ssl.keyStore.location for the tls transport,
+    // observer.election.DelayMs for the observer role) belongs to that plugin, not to the
+    // core's accepted-but-ignored keys.
+    if (m.decl != nullptr && (m.decl->is_prefix || m.decl->use == KeyUse::kIgnored) &&
+        plugin_it != plugin_index.end()) {
       m.decl = nullptr;
     }
     if (m.decl != nullptr) {

@@ -55,6 +55,12 @@ class Leader::ProposalStage final : public sdk::Processor {
     auto& r = static_cast<pipeline::Request&>(view);
     if (!r.has_txn) return sdk::Decision::next();
     std::string packet = make_packet(packet::kProposal, r.txn_zxid, r.txn);
+    auto size = static_cast<int64_t>(packet.size());
+    leader_.last_proposal_size_ = size;
+    int64_t cur = leader_.max_proposal_size_.load();
+    while (size > cur && !leader_.max_proposal_size_.compare_exchange_weak(cur, size)) {}
+    cur = leader_.min_proposal_size_.load();
+    while ((cur < 0 || size < cur) && !leader_.min_proposal_size_.compare_exchange_weak(cur, size)) {}
     std::lock_guard lk(leader_.mu_);
     Proposal& p = leader_.proposals_[r.txn_zxid];
     p.txn = &r.txn;
@@ -272,6 +278,26 @@ size_t Leader::learner_count() const {
   return handlers_.size();
 }
 
+std::vector<std::pair<std::string, std::string>> Leader::metrics() const {
+  size_t learners = 0, followers = 0, observers = 0;
+  {
+    std::lock_guard lk(mu_);
+    learners = handlers_.size();
+    for (const auto& h : forwarding_) (h->participant() ? followers : observers)++;
+  }
+  int64_t since = serving_since_ms_.load();
+  int64_t min_size = min_proposal_size_.load();
+  return {{"zk_learners", std::to_string(learners)},
+          {"zk_synced_followers", std::to_string(followers)},
+          {"zk_synced_non_voting_followers", "0"},
+          {"zk_synced_observers", std::to_string(observers)},
+          {"zk_pending_syncs", "0"},
+          {"zk_leader_uptime", std::to_string(since ? now_ms() - since : 0)},
+          {"zk_last_proposal_size", std::to_string(last_proposal_size_.load())},
+          {"zk_max_proposal_size", std::to_string(max_proposal_size_.load())},
+          {"zk_min_proposal_size", std::to_string(min_size < 0 ? 0 : min_size)}};
+}
+
 size_t Leader::synced_follower_count() const {
   std::lock_guard lk(mu_);
   size_t n = 0;
@@ -384,6 +410,7 @@ std::string Leader::lead() {
     }
   }
   for (auto& h : ready) send_uptodate(h);
+  serving_since_ms_ = now_ms();
   spdlog::info("LEADING epoch {}: serving clients", epoch_.load());
 
   // ---- ticks: ping learners every half tick, check the quorum every tick ----
@@ -540,7 +567,11 @@ void Leader::start_sync(const std::shared_ptr<LearnerHandler>& h) {
         body += make_packet(packet::kProposal, z, txn);
         body += make_packet(packet::kCommit, z);
       }
-      if (!snap && !started && new_epoch_zxid) head = make_packet(packet::kDiff, max_committed);
+      // Nothing to send to a peer at a new-epoch zxid inside the history: it is in sync. A
+      // peer older than every log held here gets a SNAP instead.
+      if (!snap && !started && new_epoch_zxid && !history.empty()) {
+        head = make_packet(packet::kDiff, max_committed);
+      }
       if (!snap && head.empty()) snap = true;
       if (!snap) tail = std::move(body);
     }
@@ -773,6 +804,8 @@ void Leader::settle() {
     if (p.zxid != 0) {
       sdk::jute::TxnHeader h;
       svc.final_stage.apply_txn(p.request->txn, nullptr, h);
+      // It is part of this peer's history now, as everything it has logged.
+      svc.committed_log.add(p.zxid, p.request->txn);
     }
     if (!p.request->in_session_queue) delete p.request;
   }

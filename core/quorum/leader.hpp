@@ -103,6 +103,8 @@ class Leader : public std::enable_shared_from_this<Leader> {
   PeerServices& services() { return peer_.services(); }
   size_t learner_count() const;
   size_t synced_follower_count() const;
+  // The leader's mntr lines (ZooKeeper's names).
+  std::vector<std::pair<std::string, std::string>> metrics() const;
 
  private:
   class Acceptor;
@@ -157,6 +159,9 @@ class Leader : public std::enable_shared_from_this<Leader> {
   std::map<sdk::Zxid, Proposal> proposals_;                  // not yet committed
   std::deque<Pending> pending_;  // sync thread only: in log order
   sdk::Zxid last_logged_ = 0;    // sync thread only
+  // Statistics.
+  std::atomic<int64_t> serving_since_ms_{0};
+  std::atomic<int64_t> last_proposal_size_{0}, min_proposal_size_{-1}, max_proposal_size_{0};
 };
 
 }  // namespace paddock::quorum

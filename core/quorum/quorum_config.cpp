@@ -201,6 +201,12 @@ sdk::Result<std::optional<QuorumConfig>> load_quorum_config(const config::Config
   }
   q.my_id = my_id;
   if (auto it = cfg.values.find("paddock.election"); it != cfg.values.end()) q.election_plugin = it->second;
+  // sslQuorum=true puts the quorum and election ports on TLS, unless a transport is named.
+  if (auto it = cfg.values.find("sslQuorum"); it != cfg.values.end()) {
+    std::string v = it->second;
+    std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+    if (v == "true") q.quorum_transport = "tls";
+  }
   if (auto it = cfg.values.find("paddock.quorumTransport"); it != cfg.values.end()) {
     q.quorum_transport = it->second;
   }

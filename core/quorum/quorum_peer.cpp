@@ -1,6 +1,7 @@
 #include "quorum/quorum_peer.hpp"
 
 #include <chrono>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -28,8 +29,13 @@ const char* state_name(sdk::PeerState s) {
 }
 }  // namespace
 
-QuorumPeer::QuorumPeer(QuorumConfig config, PeerServices services, sdk::Election& election)
-    : config_(std::move(config)), services_(std::move(services)), election_(election) {
+QuorumPeer::QuorumPeer(QuorumConfig config, PeerServices services, sdk::Election& election,
+                       sdk::Role* role)
+    : config_(std::move(config)),
+      services_(std::move(services)),
+      election_(election),
+      role_(role),
+      learner_mode_(role ? role->mode() : std::string("follower")) {
   vote_.leader = config_.my_id;
 }
 
@@ -90,12 +96,38 @@ sdk::Status QuorumPeer::start() {
                               " is less than currentEpoch " + std::to_string(current_epoch()));
   }
   services_.sessions.set_expiry(false);
+  // mntr: the peer's state as ZooKeeper words it, the quorum size, and the leader's lines.
+  services_.ctx.quorum_metrics = std::make_shared<const server::ServerContext::MetricsFn>([this] {
+    std::vector<std::pair<std::string, std::string>> out;
+    const char* peer = "looking - election";
+    switch (state_.load()) {
+      case sdk::PeerState::kLeading: peer = "leading - broadcast"; break;
+      case sdk::PeerState::kFollowing: peer = "following - broadcast"; break;
+      case sdk::PeerState::kObserving: peer = "observing - broadcast"; break;
+      case sdk::PeerState::kLooking: break;
+    }
+    out.emplace_back("zk_peer_state", peer);
+    out.emplace_back("zk_quorum_size", std::to_string(config_.voters().size()));
+    std::shared_ptr<Leader> leader;
+    {
+      std::lock_guard lk(role_mu_);
+      leader = leader_.lock();
+    }
+    if (leader) {
+      auto more = leader->metrics();
+      out.insert(out.end(), more.begin(), more.end());
+    } else if (state_.load() == sdk::PeerState::kFollowing) {
+      out.emplace_back("zk_synced_observers", "0");
+    }
+    return out;
+  });
   if (auto st = election_.start(*this); !st) return st;
   thread_ = std::thread([this] { run(); });
   return {};
 }
 
 void QuorumPeer::stop() {
+  services_.ctx.quorum_metrics.store(nullptr);
   if (stopping_.exchange(true)) {
     if (thread_.joinable()) thread_.join();
     return;
@@ -162,11 +194,13 @@ void QuorumPeer::run() {
       {
         std::lock_guard lk(role_mu_);
         stop_role_ = [leader] { leader->shutdown("shutting down"); };
+        leader_ = leader;
       }
       std::string why = leader->lead();
       {
         std::lock_guard lk(role_mu_);
         stop_role_ = nullptr;
+        leader_.reset();
       }
       spdlog::info("leadership ended: {}", why);
       stop_serving();
@@ -174,7 +208,7 @@ void QuorumPeer::run() {
       services_.sync.drain();
       leader->settle();
     } else {
-      set_state(config_.is_observer() ? sdk::PeerState::kObserving : sdk::PeerState::kFollowing);
+      set_state(role_ ? role_->state() : sdk::PeerState::kFollowing);
       auto follower = std::make_shared<Follower>(*this, vote);
       {
         std::lock_guard lk(role_mu_);
@@ -190,6 +224,14 @@ void QuorumPeer::run() {
       follower->shutdown(why);
       services_.sync.drain();
       follower->settle();
+      settle_after_role();
+      // A role may ask for a pause before looking again (observers: a random delay, so they
+      // do not all rush a new ensemble at once).
+      if (role_ && !stopping_) {
+        int64_t delay = role_->election_delay_ms();
+        if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      }
+      continue;
     }
     settle_after_role();
   }

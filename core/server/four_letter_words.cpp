@@ -283,6 +283,9 @@ std::string answer(ServerContext& ctx, std::string_view word) {
         {"zk_non_mtls_local_conn_count", "0"},
         {"zk_outstanding_changes_queued", std::to_string(ctx.prep ? ctx.prep->outstanding_changes() : 0)},
     };
+    if (auto extra = ctx.quorum_metrics.load()) {
+      for (auto& kv_pair : (*extra)()) kv.push_back(std::move(kv_pair));
+    }
     std::string out;
     for (const auto& [k, v] : kv) out += k + "\t" + v + "\n";
     return out;

@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "paddock/sdk/types.hpp"
 
@@ -46,6 +49,9 @@ struct ServerContext {
   // on a quorum I/O thread. Unset when this server decides sessions itself.
   using RevalidateFn = std::function<void(sdk::SessionId, int32_t, std::function<void(bool)>)>;
   std::atomic<std::shared_ptr<const RevalidateFn>> revalidate_remote;
+  // Extra mntr lines of an ensemble member (zk_peer_state, zk_synced_followers ...).
+  using MetricsFn = std::function<std::vector<std::pair<std::string, std::string>>()>;
+  std::atomic<std::shared_ptr<const MetricsFn>> quorum_metrics;
   // The pipeline client requests enter (it changes with the server's role).
   std::atomic<pipeline::Pipeline*> active_pipeline{nullptr};
 };

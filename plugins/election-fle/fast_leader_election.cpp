@@ -214,6 +214,10 @@ void FastLeaderElection::on_message(sdk::ServerId sid, const uint8_t* data, size
     // decided it (spec 5, 6).
     const sdk::Vote current = context_->current_vote();
     send(sid, mine, current.leader, current.zxid, current.election_epoch, current.peer_epoch);
+    // Unlike ZooKeeper, keep it: when our leader is gone too, this peer's vote is already
+    // here for our next round, instead of waiting for its next notification (a poll timeout
+    // later). Stale rounds are ignored by the election loop anyway.
+    enqueue(*n);
   }
 }
 

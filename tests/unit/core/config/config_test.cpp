@@ -610,9 +610,9 @@ TEST(ConfigIgnored, CollectedInFileOrderWithLines) {
   std::vector<std::pair<std::string, int>> got;
   for (const Entry& e : cfg.ignored) got.emplace_back(e.key, e.line);
   // The last line of a repeated key is the one reported.
+  // ssl.quorum.* is acted on (quorum TLS), so it is not in the list.
   EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"admin.enableServer", 7},
                                                            {"metricsProvider.className", 8},
-                                                           {"ssl.quorum.keyStore.location", 9},
                                                            {"authProvider.1", 10},
                                                            {"reconfigEnabled", 11}}));
   EXPECT_EQ(cfg.ignored.back().value, "true");
@@ -753,7 +753,7 @@ server.3=zk3.example.com:2888:3888:observer;2181
   EXPECT_EQ(cfg.autopurge_snap_retain_count, 5);
   EXPECT_EQ(cfg.four_letter_words, (std::set<std::string>{"srvr", "mntr", "ruok", "stat"}));
   EXPECT_EQ(cfg.jute_max_buffer, 0x400000);
-  EXPECT_EQ(cfg.ignored.size(), 16u);  // secureClientPort and the ensemble keys are acted on
+  EXPECT_EQ(cfg.ignored.size(), 14u);  // secureClientPort, the ensemble and quorum TLS keys are acted on
 }
 
 // ---------------------------------------------------------------- the key table
@@ -807,6 +807,8 @@ TEST(ConfigKeyTable, ActedOnKeysAreExactlyThese) {
                                                "electionAlg",
                                                "peerType",
                                                "standaloneEnabled",
+                                               "sslQuorum",
+                                               "ssl.quorum.",
                                                "fastleader.minNotificationInterval",
                                                "fastleader.maxNotificationInterval",
                                                "paddock.logLevel",
