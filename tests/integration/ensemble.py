@@ -80,6 +80,8 @@ class Member(servers.Server):
         }
         if self.kind == "paddock":
             keys["paddock.logLevel"] = self.log_level
+        if self.sid in self.ens.observers:
+            keys["peerType"] = "observer"
         for m in self.ens.server_lines():
             keys[m[0]] = m[1]
         keys.update(self.ens.extra)
@@ -193,7 +195,7 @@ class Ensemble:
 
     def __init__(self, workdir, n=3, kind="paddock", tick=TICK, init_limit=INIT_LIMIT,
                  sync_limit=SYNC_LIMIT, extra=None, member_extra=None, netns=None,
-                 java_props=()):
+                 java_props=(), observers=()):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.n = n
@@ -203,6 +205,7 @@ class Ensemble:
         self.extra = dict(extra or {})
         self.java_props = list(java_props)
         self.netns = netns or {}
+        self.observers = set(observers)
         self.sids = list(range(1, n + 1))
         kinds = kind if isinstance(kind, dict) else {sid: kind for sid in self.sids}
         ports = alloc_ports(3 * n)
@@ -220,7 +223,8 @@ class Ensemble:
         for sid in self.sids:
             ns, peer, _ = self.netns.get(sid, (None, "127.0.0.1", "127.0.0.1"))
             _, qp, ep = self._ports[sid]
-            out.append((f"server.{sid}", f"{peer}:{qp}:{ep}:participant"))
+            role = "observer" if sid in self.observers else "participant"
+            out.append((f"server.{sid}", f"{peer}:{qp}:{ep}:{role}"))
         return out
 
     def __getitem__(self, sid):

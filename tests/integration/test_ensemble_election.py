@@ -220,3 +220,60 @@ def test_crafted_histories_reference_zookeeper(make_ensemble):
         ens[sid].wait_log(r"Getting a diff from the leader 0x500000015")
     tree = assert_converged(ens)
     assert hist_tree(tree) == zkdisk.expected_history_tree(EPOCH, LAST[2])
+
+
+def mntr(member):
+    return dict(line.split("\t", 1) for line in member.four_letter("mntr").splitlines()
+                if "\t" in line)
+
+
+@pytest.mark.parametrize("kind", ["paddock", pytest.param("zookeeper", marks=pytest.mark.slow)])
+def test_mntr_reports_the_ensemble(make_ensemble, kind):
+    """srvr / mntr name each member's role; the leader counts its (synced) followers."""
+    ens = make_ensemble(3, kind=kind)
+    ens.start()
+    leader = ens.wait_leader(timeout=40)
+    followers = [s for s in (1, 2, 3) if s != leader]
+    m = mntr(ens[leader])
+    assert m["zk_server_state"] == "leader"
+    assert m["zk_peer_state"] == "leading - broadcast"
+    assert m["zk_quorum_size"] == "3"
+    assert m["zk_learners"] == "2" and m["zk_synced_followers"] == "2"
+    assert m["zk_synced_observers"] == "0"
+    for sid in followers:
+        f = mntr(ens[sid])
+        assert f["zk_server_state"] == "follower"
+        assert f["zk_peer_state"] == "following - broadcast"
+        assert "zk_synced_followers" not in f
+    ens.kill(followers[0])
+    deadline = time.monotonic() + 10
+    while mntr(ens[leader])["zk_synced_followers"] != "1" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    m = mntr(ens[leader])
+    assert m["zk_synced_followers"] == "1" and m["zk_learners"] == "1"
+
+
+@pytest.mark.parametrize("kind", ["paddock", pytest.param("zookeeper", marks=pytest.mark.slow)])
+def test_observer_follows_but_never_votes(make_ensemble, kind):
+    """3 participants and observer 4: the observer serves (reads, forwarded writes) in mode
+    observer, never leads (despite the highest id), and does not count for a quorum."""
+    ens = make_ensemble(4, kind=kind, observers=[4])
+    ens.start()
+    leader = ens.wait_leader(timeout=40)
+    assert leader != 4
+    assert ens[4].mode() == "observer"
+    obs = ens.client([4])
+    obs.create("/via-observer", b"o")
+    tree = assert_converged(ens)
+    assert tree["/via-observer"][0] == b"o"
+    # two participants gone: the remaining one and the observer are no quorum
+    others = [s for s in (1, 2, 3) if s != leader]
+    ens.kill(leader)
+    ens.kill(others[0])
+    ens.wait_mode(others[1], "looking", timeout=10)
+    time.sleep(ens.sync_limit * ens.tick / 1000 + 1.0)
+    assert ens[others[1]].mode() == "looking"
+    assert ens[4].mode() in ("looking", None)
+    ens.start(others[0])
+    new = ens.wait_leader(timeout=30)
+    assert new in others and ens[4].mode() == "observer"
