@@ -94,8 +94,11 @@ class Follower final : public sdk::ConnectionHandler,
   std::unique_ptr<class SnapLoad> snap_load_;
   sdk::Zxid snap_zxid_ = 0;
 
-  // Sync-thread state: logged proposals waiting for their COMMIT.
+  // Proposals waiting for their COMMIT (added as they arrive, taken on the apply thread).
+  std::mutex pending_mu_;
   std::deque<Txn> pending_;
+  // Proposals persisted at NEWLEADER, acknowledged after UPTODATE.
+  std::vector<sdk::Zxid> newleader_acks_;
 
   // Client requests waiting on the leader.
   std::mutex waiters_mu_;

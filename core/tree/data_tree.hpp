@@ -36,6 +36,7 @@ using StringHash = watch::StringHash;
 struct Node {
   std::string data;
   bool data_null = false;
+  uint32_t digest = 0;  // this node's part of the tree digest, as last added
   int64_t acl_ref = AclCache::kOpenAclUnsafeRef;
   StatPersisted stat;
   std::unordered_set<std::string, StringHash, std::equal_to<>> children;
@@ -134,8 +135,11 @@ class DataTree {
   void clear_locked();
   // ZooKeeper's DigestCalculator: CRC-32 of path, data and stat fields; 0 under /zookeeper/.
   static uint64_t node_digest(std::string_view path, const Node& node);
-  void digest_add(std::string_view path, const Node& node) { digest_ += node_digest(path, node); }
-  void digest_remove(std::string_view path, const Node& node) { digest_ -= node_digest(path, node); }
+  void digest_add(std::string_view path, Node& node) {
+    node.digest = static_cast<uint32_t>(node_digest(path, node));
+    digest_ += node.digest;
+  }
+  void digest_remove(std::string_view, const Node& node) { digest_ -= node.digest; }
 
   mutable util::RwLock mu_;
   NodeMap nodes_;
