@@ -191,14 +191,17 @@ class Member(servers.Server):
 class Ensemble:
     """N members. kinds: one kind for all, or {sid: kind}. netns: optional
     {sid: (namespace, peer_host, client_host)} to run members in network namespaces.
-    java_props: extra -D options for ZooKeeper members."""
+    java_props: extra -D options for ZooKeeper members. sids: explicit server ids (default
+    1..n); observers: the ids that are observers (`:observer` lines, peerType=observer)."""
 
     def __init__(self, workdir, n=3, kind="paddock", tick=TICK, init_limit=INIT_LIMIT,
                  sync_limit=SYNC_LIMIT, extra=None, member_extra=None, netns=None,
-                 java_props=(), observers=()):
+                 java_props=(), observers=(), sids=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.n = n
+        # sids: the members' server ids (default 1..n); any positive ids, in any order
+        self.sids = list(sids) if sids else list(range(1, n + 1))
+        self.n = n = len(self.sids)
         self.tick = tick
         self.init_limit = init_limit
         self.sync_limit = sync_limit
@@ -206,7 +209,6 @@ class Ensemble:
         self.java_props = list(java_props)
         self.netns = netns or {}
         self.observers = set(observers)
-        self.sids = list(range(1, n + 1))
         kinds = kind if isinstance(kind, dict) else {sid: kind for sid in self.sids}
         ports = alloc_ports(3 * n)
         self._ports = {sid: ports[3 * i:3 * i + 3] for i, sid in enumerate(self.sids)}

@@ -68,16 +68,16 @@ def run(*args, root, timeout=90, check=True):
     return r
 
 
-@pytest.fixture
-def conf_copy(tmp_path):
+def copy_conf(name, tmp_path, nports):
+    """A copy of conf/ensemble/<name> with free ports and tickTime 200; returns (conf, root)."""
     reason = servers.unavailable_reason("paddock")
     if reason:
         pytest.skip(reason)
     dst = tmp_path / "conf"
     dst.mkdir()
-    ports = iter(alloc_ports(9))
+    ports = iter(alloc_ports(nports))
     mapping = {}
-    for src in sorted((CONF / "3-node").glob("*.cfg")):
+    for src in sorted((CONF / name).glob("*.cfg")):
         text = src.read_text()
         for p in sorted(set(re.findall(r":(\d{4})\b", text))):
             if p not in mapping:
@@ -87,9 +87,19 @@ def conf_copy(tmp_path):
         (dst / src.name).write_text(text + "paddock.logLevel=info\n")
     root = tmp_path / "root"
     root.mkdir()
-    yield dst, root
-    run("stop", str(dst), root=root, check=False)
-    run("kill", str(dst), "--all", root=root, check=False)
+    return dst, root
+
+
+def stop_all(conf, root):
+    run("stop", str(conf), root=root, check=False)
+    run("kill", str(conf), "--all", root=root, check=False)
+
+
+@pytest.fixture
+def conf_copy(tmp_path):
+    conf, root = copy_conf("3-node", tmp_path, 9)
+    yield conf, root
+    stop_all(conf, root)
 
 
 def listing(conf, root):
@@ -168,3 +178,42 @@ def test_launcher_reports_a_member_that_cannot_start(conf_copy):
     assert r.returncode == 1
     assert "node 2: exited right after start" in r.stderr
     assert "noSuchKey" in r.stderr
+
+
+def test_shipped_observer_ensemble(tmp_path):
+    """conf/ensemble/observers: participants 69, 56, 49 and observers 1, 2 (peerType=observer
+    on the observers, ':observer' on their lines everywhere); the launcher starts it and 69
+    leads while 1 and 2 observe."""
+    files = sorted((CONF / "observers").glob("*.cfg"))
+    cfgs = {int(re.search(r"(\d+)", f.stem).group(1)): read_cfg(f) for f in files}
+    assert sorted(cfgs) == [1, 2, 49, 56, 69]
+    lines = {k: v for k, v in cfgs[69].items() if k.startswith("server.")}
+    for sid, cfg in cfgs.items():
+        assert {k: v for k, v in cfg.items() if k.startswith("server.")} == lines
+        assert cfg["dataDir"] == f"./data/ensemble/observers/node{sid}"
+        assert (cfg.get("peerType") == "observer") == (sid in (1, 2))
+        assert lines[f"server.{sid}"].split(";")[0].endswith(
+            ":observer" if sid in (1, 2) else ":participant")
+    ports = {int(p) for v in lines.values() for p in re.findall(r":(\d+)", v)}
+    for other in ("3-node", "5-node"):
+        other_ports = set()
+        for v in read_cfg(CONF / other / "node1.cfg").values():
+            other_ports |= {int(p) for p in re.findall(r":(\d+)", v)}
+        assert not ports & other_ports, f"the observer ensemble must run beside {other}"
+
+    conf, root = copy_conf("observers", tmp_path, 15)
+    try:
+        out = run("start", str(conf), "--wait", "--timeout", "40", root=root).stdout
+        assert "leader: node 69" in out
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            ls = listing(conf, root)
+            states = {n["id"]: n["state"] for n in ls["nodes"]}
+            if states.get(1) == states.get(2) == "OBSERVING":
+                break
+            time.sleep(0.2)
+        assert ls["leader"] == 69
+        assert states == {69: "LEADING", 56: "FOLLOWING", 49: "FOLLOWING",
+                          1: "OBSERVING", 2: "OBSERVING"}, states
+    finally:
+        stop_all(conf, root)
