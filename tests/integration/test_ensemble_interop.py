@@ -73,6 +73,7 @@ def test_paddock_leads_zookeeper_followers(make_ensemble):
     clients[1].exists("/eph3", watch=lambda e: fired.set())
     clients[3].create("/eph3", b"", ephemeral=True)
     assert fired.wait(10)
+    clients[2].sync("/eph3")  # member 2 may not have applied it yet: reads are per-server
     assert clients[2].exists("/eph3").ephemeralOwner == clients[3].client_id[0]
     clients[3].stop()
     deadline = time.monotonic() + 10
