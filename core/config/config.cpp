@@ -188,6 +188,9 @@ std::vector<KeyDecl> make_core_keys() {
       prop("leader.ackLoggingFrequency", "int", "1000", kOff, "log every Nth ack at the leader"),
       prop("leaderConnectDelayDuringRetryMs", "int", "100", kOff,
            "delay (ms) between a learner's connection attempts to the leader"),
+      prop("testingonly.initialZxid", "long", "", kOn,
+           "testing only: the zxid counter a new leader starts its epoch at (e.g. 4294967280 "
+           "to see the counter roll over into a new election)"),
       prop("forceSnapshotSync", "bool", "false", kOff,
            "always sync learners with a snapshot (testing)"),
       prop("observer.reconnectDelayMs", "long", "0", kOff,
@@ -791,6 +794,7 @@ constexpr IntRule kIntRules[] = {
     {"maxBatchSize", 1, kInt32Max, "a positive integer"},
     {"preAllocSize", 0, std::numeric_limits<int64_t>::max() / 1024, "a non-negative number of KiB"},
     {"paddock.ioThreads", 0, 4096, "a number of threads from 0 to 4096"},
+    {"testingonly.initialZxid", 0, 0xfffffffeLL, "a zxid counter from 0 to 4294967294"},
     {"electionAlg", 3, 3, "3 (fast leader election, the only algorithm since ZooKeeper 3.6)"},
 };
 
@@ -1256,6 +1260,7 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
   if (const Entry* e = get("forceSync")) cfg.force_sync = e->value == "yes";
   get_int("globalOutstandingLimit", cfg.global_outstanding_limit);
   get_int("maxBatchSize", cfg.max_batch_size);
+  get_int("testingonly.initialZxid", cfg.initial_zxid_counter);
   if (const Entry* e = get("digest.enabled")) cfg.digest_enabled = *parse_bool(e->value);
 
   // Four-letter words: ZooKeeper always enables srvr, and isro in read-only mode.

@@ -93,6 +93,8 @@ struct ServerConfig {
   int32_t global_outstanding_limit = 1000;
   int32_t max_batch_size = 1000;
   bool digest_enabled = true;
+  // zookeeper.testingonly.initialZxid: where a new leader's zxid counter starts (-1: at 0).
+  int64_t initial_zxid_counter = -1;
 
   // ---- Paddock keys ----
   std::string plugin_dir;              // "" = <dir of the binary>/../lib/paddock/plugins

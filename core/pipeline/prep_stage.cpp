@@ -38,7 +38,11 @@ std::string parent_key(const std::string& path) {
 sdk::Decision PrepStage::process(sdk::RequestView& view) {
   auto& r = static_cast<Request&>(view);
   if (r.rejected || !r.is_write()) return sdk::Decision::next();
-  prep_write(r);
+  if (!prep_write(r)) {
+    // No zxid is left in this epoch: the leader is stepping down for a new election, and the
+    // write did not happen (the client sees what it would see when the leader goes).
+    return sdk::Decision::reject(sdk::ErrorCode::kConnectionLoss);
+  }
   return sdk::Decision::next();
 }
 
@@ -48,6 +52,7 @@ void PrepStage::reset(Zxid last_zxid) {
   outstanding_.clear();
   undo_.clear();
   in_multi_ = false;
+  rolled_over_ = false;
   last_zxid_ = last_zxid;
 }
 
@@ -282,11 +287,14 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
   }
 }
 
-void PrepStage::prep_write(Request& r) {
+bool PrepStage::prep_write(Request& r) {
   std::lock_guard lk(mu_);
   if (sdk::zxid_counter(last_zxid_ + 1) == 0xffffffffLL && on_zxid_rollover_) {
-    // The counter would wrap: ZooKeeper forces a new election (a new epoch) instead.
-    on_zxid_rollover_();
+    // The counter would wrap: ZooKeeper forces a new election (a new epoch) instead, and
+    // proposes nothing more in this one.
+    if (!rolled_over_) on_zxid_rollover_();
+    rolled_over_ = true;
+    return false;
   }
   r.txn_zxid = ++last_zxid_;
   r.time = wall_ms();
@@ -402,6 +410,7 @@ void PrepStage::prep_write(Request& r) {
   Writer w(r.txn);
   sdk::jute::write_txn_header(w, {r.session_id, r.cxid, r.txn_zxid, r.time, type});
   w.write_raw(body);
+  return true;
 }
 
 }  // namespace paddock::pipeline

@@ -60,7 +60,8 @@ class PrepStage final : public sdk::Processor {
     sdk::ErrorCode code;
   };
 
-  void prep_write(Request& r);
+  // False when the epoch has no zxid left (the rollover handler has been told).
+  bool prep_write(Request& r);
   // Builds the txn body of one op into `out`, recording its changes; throws Fail.
   int32_t op_to_txn(Request& r, const proto::OpRequest& op, std::string& out);
   // The state of `path` once everything in flight is applied; nullopt if it will not exist.
@@ -82,6 +83,7 @@ class PrepStage final : public sdk::Processor {
   bool in_multi_ = false;
   Zxid last_zxid_ = 0;
   std::function<void()> on_zxid_rollover_;
+  bool rolled_over_ = false;
 };
 
 }  // namespace paddock::pipeline

@@ -389,7 +389,10 @@ std::string Leader::lead() {
   }
 
   // ---- serve ----
-  svc.prep.reset(sdk::make_zxid(epoch_, 0));
+  // zookeeper.testingonly.initialZxid moves the counter near its end, so that tests see it
+  // roll over into a new election without four billion writes (as ZooKeeper's property does).
+  int64_t first_counter = std::max<int64_t>(0, svc.ctx.config.initial_zxid_counter);
+  svc.prep.reset(sdk::make_zxid(epoch_, first_counter));
   svc.prep.set_rollover_handler([this] { shutdown("the zxid counter is about to wrap"); });
   svc.sessions.set_expiry(true);
   peer_.set_vote_epoch(epoch_);

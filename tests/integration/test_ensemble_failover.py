@@ -359,3 +359,34 @@ def test_frozen_follower_is_dropped_and_rejoins(make_ensemble):
     assert ens.wait_leader(timeout=20) == leader
     tree = assert_converged(ens, root="/ff")
     assert len(tree) == 21
+
+
+@pytest.mark.parametrize("kind", ["paddock", pytest.param("zookeeper", marks=pytest.mark.slow)])
+def test_zxid_counter_rollover_forces_a_new_epoch(make_ensemble, kind):
+    """A leader whose zxid counter is about to wrap steps down and a new election starts a new
+    epoch (zookeeper.testingonly.initialZxid puts the counter 12 writes from its end). Every
+    acknowledged write survives, no zxid has the counter 0xffffffff, and writes go on."""
+    start = 0xffffffff - 12
+    if kind == "paddock":
+        ens = make_ensemble(3, kind=kind, extra={"zookeeper.testingonly.initialZxid": str(start)})
+    else:
+        ens = make_ensemble(3, kind=kind,
+                            java_props=[f"-Dzookeeper.testingonly.initialZxid={start}"])
+    ens.start()
+    ens.wait_leader(timeout=40)
+    w = Writer(ens, "/roll", "w")
+    w.client.ensure_path("/roll")
+    w.start()
+    try:
+        wait_until(lambda: len({z >> 32 for _, _, z in w.acked}) >= 3, 60,
+                   message="writes in three epochs")
+    finally:
+        w.stop()
+    epochs = sorted({z >> 32 for _, _, z in w.acked})
+    assert len(epochs) >= 3, epochs
+    assert all(z & 0xffffffff != 0xffffffff for _, _, z in w.acked)
+    assert all(z & 0xffffffff > start for _, _, z in w.acked), "a leader started below the property"
+    ens.wait_leader(timeout=30)
+    tree = assert_converged(ens)
+    have = {p for p in tree if p.startswith("/roll/")}
+    assert {p for p, _, _ in w.acked} <= have

@@ -795,6 +795,7 @@ TEST(ConfigKeyTable, ActedOnKeysAreExactlyThese) {
                                                "forceSync",
                                                "globalOutstandingLimit",
                                                "maxBatchSize",
+                                               "testingonly.initialZxid",
                                                "paddock.pluginDir",
                                                "paddock.storage",
                                                "paddock.transport",
