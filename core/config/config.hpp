@@ -93,6 +93,16 @@ struct ServerConfig {
   int32_t global_outstanding_limit = 1000;
   int32_t max_batch_size = 1000;
   bool digest_enabled = true;
+  // AdminServer (admin.*): HTTP commands and /metrics.
+  bool admin_enable_server = true;
+  std::string admin_server_address = "0.0.0.0";
+  int32_t admin_server_port = 8080;
+  std::string admin_command_url = "/commands";
+  int32_t admin_idle_timeout_ms = 30000;
+  // A separate /metrics endpoint, as ZooKeeper's PrometheusMetricsProvider serves it
+  // (metricsProvider.className naming that provider); port -1 = none.
+  std::string metrics_provider_host = "0.0.0.0";
+  int32_t metrics_provider_port = -1;
 
   // ---- Paddock keys ----
   std::string plugin_dir;              // "" = <dir of the binary>/../lib/paddock/plugins
