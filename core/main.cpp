@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "log/logging.hpp"
+#include "paddock/sdk/role.hpp"
 #include "plugin/loader.hpp"
 #include "quorum/quorum_config.hpp"
 #include "server/four_letter_words.hpp"
@@ -132,9 +133,16 @@ int main(int argc, char** argv) {
 
   // A config with server.N lines describes an ensemble: its election plugin and quorum
   // transport are loaded too (dropped again if it turns out to be a single standalone server).
-  std::optional<paddock::plugin::Inspected> election_lib, quorum_transport_lib;
+  std::optional<paddock::plugin::Inspected> election_lib, quorum_transport_lib, role_lib;
   bool ensemble = false;
-  for (const auto& e : file->entries()) ensemble = ensemble || e.key.rfind("server.", 0) == 0;
+  bool observers = false;
+  for (const auto& e : file->entries()) {
+    bool server_line = e.key.rfind("server.", 0) == 0;
+    ensemble = ensemble || server_line;
+    // Observers: ":observer" on a server.N line, or peerType=observer.
+    if (server_line && e.value.find(":observer") != std::string::npos) observers = true;
+    if (e.key == "peerType" && e.value == "observer") observers = true;
+  }
   if (ensemble) {
     const auto* el_name = file->find("paddock.election");
     auto el = loader.inspect(PluginKind::kElection, el_name ? el_name->value : "fle");
@@ -144,11 +152,21 @@ int main(int argc, char** argv) {
     auto qt = loader.inspect(PluginKind::kTransport, qt_name ? qt_name->value : "tcp");
     if (!qt) return fail(qt.status().message());
     quorum_transport_lib = std::move(qt.value());
+    if (observers) {
+      // The observer role is a plugin: a configuration naming observers needs it.
+      auto role = loader.inspect(PluginKind::kRole, "observer");
+      if (!role) {
+        return fail(file->path() + ": the configuration names observers, but their role plugin "
+                    "cannot be loaded: " + role.status().message());
+      }
+      role_lib = std::move(role.value());
+    }
   }
 
   std::vector<const paddock::plugin::Inspected*> libs{&storage_lib.value(), &transport_lib.value()};
   if (secure_lib && secure_lib->file != transport_lib->file) libs.push_back(&*secure_lib);
   if (election_lib) libs.push_back(&*election_lib);
+  if (role_lib) libs.push_back(&*role_lib);
   if (quorum_transport_lib && quorum_transport_lib->file != transport_lib->file) {
     libs.push_back(&*quorum_transport_lib);
   }
@@ -221,6 +239,16 @@ int main(int argc, char** argv) {
   }
   paddock::plugin::Loaded<paddock::sdk::Election> election;
   paddock::plugin::Loaded<paddock::sdk::Transport> quorum_transport;
+  paddock::plugin::Loaded<paddock::sdk::Role> role;
+  if (role_lib && quorum.value()) {
+    auto r = loader.create<paddock::sdk::Role>(*role_lib);
+    if (!r) return fail(r.status().message());
+    role = std::move(r.value());
+    if (auto st = configure(role, cfg.value(), views, hosts); !st) {
+      spdlog::critical("{}", st.message());
+      return fail(st.message());
+    }
+  }
   if (election_lib && quorum.value()) {
     auto e = loader.create<paddock::sdk::Election>(*election_lib);
     if (!e) return fail(e.status().message());
@@ -263,7 +291,7 @@ int main(int argc, char** argv) {
 
   paddock::server::Plugins plugins{std::move(storage.value()), std::move(transport.value()),
                                    std::move(secure_transport), std::move(processors),
-                                   std::move(election), std::move(quorum_transport)};
+                                   std::move(election), std::move(quorum_transport), std::move(role)};
   auto server = std::make_unique<paddock::server::Server>(cfg.value(), quorum.value(), std::move(plugins));
   if (auto st = server->start(); !st) {
     spdlog::critical("start-up failed: {}", st.message());

@@ -1145,9 +1145,11 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
     const Entry& e = entries[i];
     CoreMatch m = match_core_key(e.key);
     auto plugin_it = plugin_index.find(e.key);
-    // A key a loaded plugin declares by name (ssl.keyStore.location for the tls transport)
-    // belongs to that plugin, not to the core's accepted-but-ignored family (ssl.*).
-    if (m.decl != nullptr && m.decl->is_prefix && plugin_it != plugin_index.end()) {
+    // A key a loaded plugin declares by name (ssl.keyStore.location for the tls transport,
+    // observer.election.DelayMs for the observer role) belongs to that plugin, not to the
+    // core's accepted-but-ignored keys.
+    if (m.decl != nullptr && (m.decl->is_prefix || m.decl->use == KeyUse::kIgnored) &&
+        plugin_it != plugin_index.end()) {
       m.decl = nullptr;
     }
     if (m.decl != nullptr) {

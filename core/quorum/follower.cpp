@@ -144,7 +144,7 @@ std::string Follower::follow() {
   w.write_long(cfg_.my_id);
   w.write_int(kLearnerProtocolVersion);
   w.write_long(0);  // config version
-  int32_t type = cfg_.is_observer() ? packet::kObserverInfo : packet::kFollowerInfo;
+  int32_t type = peer_.role() ? peer_.role()->registration_packet() : packet::kFollowerInfo;
   send(make_packet(type, sdk::make_zxid(peer_.accepted_epoch(), 0), info));
 
   // Watch the leader: initLimit ticks until synchronised, then syncLimit ticks of silence.
@@ -367,12 +367,16 @@ void Follower::handle(QuorumPacket& p) {
                 [this, self](sdk::SessionId id, int32_t timeout, std::function<void(bool)> done) {
                   revalidate(id, timeout, std::move(done));
                 });
-            peer_.start_serving(std::move(pipeline), cfg_.is_observer() ? "observer" : "follower");
+            peer_.start_serving(std::move(pipeline), peer_.learner_mode());
             spdlog::info("FOLLOWING {} in epoch {}: serving clients", vote_.leader, epoch);
           });
           return;
         }
         case packet::kProposal: {
+          if (peer_.role() && !peer_.role()->acknowledges_proposals()) {
+            spdlog::warn("PROPOSAL {} ignored: this learner does not take part in proposals", hex(p.zxid));
+            return;
+          }
           auto self = shared_from_this();
           Zxid z = p.zxid;
           std::string bytes = p.data.value_or(std::string());
@@ -422,10 +426,23 @@ void Follower::handle(QuorumPacket& p) {
           return;
         }
         default:
+          if (peer_.role() && peer_.role()->on_packet(p.type, p.zxid, payload(p), *this)) return;
           spdlog::warn("unexpected {} from the leader, ignored", packet_name(p.type));
           return;
       }
   }
+}
+
+void Follower::send(int32_t type, Zxid zxid, std::string_view data) {
+  send(make_packet(type, zxid, data));
+}
+
+void Follower::log_and_apply(Zxid zxid, std::string txn_entry) {
+  auto self = shared_from_this();
+  std::string copy = txn_entry;
+  peer_.services().sync.enqueue_txn(zxid, std::move(copy), [this, self, zxid, bytes = std::move(txn_entry)]() mutable {
+    apply_committed(zxid, std::move(bytes));
+  });
 }
 
 void Follower::forward(pipeline::Request& r) {
@@ -475,7 +492,13 @@ void Follower::apply_commit(Zxid zxid) {
   }
   Txn t = std::move(pending_.front());
   pending_.pop_front();
-  svc.committed_log.add(zxid, t.bytes);
+  apply_committed(zxid, std::move(t.bytes));
+}
+
+void Follower::apply_committed(Zxid zxid, std::string bytes) {
+  PeerServices& svc = peer_.services();
+  svc.committed_log.add(zxid, bytes);
+  Txn t{zxid, std::move(bytes), true};
   Reader hr(t.bytes);
   sdk::jute::TxnHeader h = sdk::jute::read_txn_header(hr);
   // A transaction of one of our clients answers its request, which waits at the head of its

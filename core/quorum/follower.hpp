@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "paddock/sdk/processor.hpp"
+#include "paddock/sdk/role.hpp"
 #include "paddock/sdk/transport.hpp"
 #include "pipeline/request.hpp"
 #include "quorum/packet.hpp"
@@ -30,6 +31,7 @@ namespace paddock::tree { class DataTree; }
 namespace paddock::quorum {
 
 class Follower final : public sdk::ConnectionHandler,
+                       public sdk::LearnerChannel,
                        public std::enable_shared_from_this<Follower> {
  public:
   Follower(QuorumPeer& peer, sdk::Vote vote);
@@ -48,6 +50,10 @@ class Follower final : public sdk::ConnectionHandler,
   // Asks the leader whether a session a client resumes here is still valid.
   void revalidate(sdk::SessionId id, int32_t timeout, std::function<void(bool)> done);
 
+  // sdk::LearnerChannel (for a role plugin)
+  void send(int32_t type, sdk::Zxid zxid, std::string_view data) override;
+  void log_and_apply(sdk::Zxid zxid, std::string txn_entry) override;
+
  private:
   class ForwardStage;
   enum class Phase { kLeaderInfo, kSyncStart, kSnapStream, kSyncing, kUpToDate, kBroadcast };
@@ -61,6 +67,8 @@ class Follower final : public sdk::ConnectionHandler,
   void send(const std::string& packet);
   void forward(pipeline::Request& r);
   void apply_commit(sdk::Zxid zxid);       // sync thread
+  // Applies a committed transaction, answering the local request it belongs to (sync thread).
+  void apply_committed(sdk::Zxid zxid, std::string bytes);
   void answer_sync();                      // sync thread
   void fail(const std::string& why);
 

@@ -1,6 +1,7 @@
 #include "quorum/quorum_peer.hpp"
 
 #include <chrono>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -28,8 +29,13 @@ const char* state_name(sdk::PeerState s) {
 }
 }  // namespace
 
-QuorumPeer::QuorumPeer(QuorumConfig config, PeerServices services, sdk::Election& election)
-    : config_(std::move(config)), services_(std::move(services)), election_(election) {
+QuorumPeer::QuorumPeer(QuorumConfig config, PeerServices services, sdk::Election& election,
+                       sdk::Role* role)
+    : config_(std::move(config)),
+      services_(std::move(services)),
+      election_(election),
+      role_(role),
+      learner_mode_(role ? role->mode() : std::string("follower")) {
   vote_.leader = config_.my_id;
 }
 
@@ -174,7 +180,7 @@ void QuorumPeer::run() {
       services_.sync.drain();
       leader->settle();
     } else {
-      set_state(config_.is_observer() ? sdk::PeerState::kObserving : sdk::PeerState::kFollowing);
+      set_state(role_ ? role_->state() : sdk::PeerState::kFollowing);
       auto follower = std::make_shared<Follower>(*this, vote);
       {
         std::lock_guard lk(role_mu_);
@@ -190,6 +196,14 @@ void QuorumPeer::run() {
       follower->shutdown(why);
       services_.sync.drain();
       follower->settle();
+      settle_after_role();
+      // A role may ask for a pause before looking again (observers: a random delay, so they
+      // do not all rush a new ensemble at once).
+      if (role_ && !stopping_) {
+        int64_t delay = role_->election_delay_ms();
+        if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      }
+      continue;
     }
     settle_after_role();
   }

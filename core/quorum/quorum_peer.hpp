@@ -16,6 +16,7 @@
 
 #include "paddock/sdk/election.hpp"
 #include "paddock/sdk/processor.hpp"
+#include "paddock/sdk/role.hpp"
 #include "paddock/sdk/storage.hpp"
 #include "paddock/sdk/transport.hpp"
 #include "quorum/committed_log.hpp"
@@ -55,7 +56,9 @@ struct PeerServices {
 
 class QuorumPeer final : public sdk::ElectionContext {
  public:
-  QuorumPeer(QuorumConfig config, PeerServices services, sdk::Election& election);
+  // `role` is the role plugin of a non-follower learner (an observer); null for participants.
+  QuorumPeer(QuorumConfig config, PeerServices services, sdk::Election& election,
+             sdk::Role* role = nullptr);
   ~QuorumPeer() override;
 
   sdk::Status start();
@@ -76,6 +79,9 @@ class QuorumPeer final : public sdk::ElectionContext {
 
   // ---- for the roles ----
   const QuorumConfig& config() const { return config_; }
+  sdk::Role* role() const { return role_; }
+  // What srvr reports while this peer learns from a leader ("follower", or the role's mode).
+  const char* learner_mode() const { return learner_mode_.c_str(); }
   PeerServices& services() { return services_; }
   int64_t accepted_epoch() const;
   sdk::Status write_epoch(sdk::EpochKind kind, int64_t epoch);
@@ -96,6 +102,8 @@ class QuorumPeer final : public sdk::ElectionContext {
   QuorumConfig config_;
   PeerServices services_;
   sdk::Election& election_;
+  sdk::Role* role_;
+  std::string learner_mode_;
   std::atomic<sdk::PeerState> state_{sdk::PeerState::kLooking};
   mutable std::mutex vote_mu_;
   sdk::Vote vote_;

@@ -251,7 +251,12 @@ sdk::Status Server::start() {
                                   return m.make_pipeline(std::move(core));
                                 },
                                 [&m] { m.close_clients(); }};
-  m.peer = std::make_unique<quorum::QuorumPeer>(*m.quorum, std::move(services), *m.plugins.election);
+  // The role plugin drives this peer only if it is not a participant (an observer).
+  sdk::Role* role = m.quorum->is_observer() ? m.plugins.role.get() : nullptr;
+  if (m.quorum->is_observer() && (!role || role->peer_type() != "observer")) {
+    return sdk::Status::error("this server is an observer but no observer role plugin is loaded");
+  }
+  m.peer = std::make_unique<quorum::QuorumPeer>(*m.quorum, std::move(services), *m.plugins.election, role);
   if (auto st = m.peer->start(); !st) return st;
   spdlog::info("ensemble member {} of {} ({}), election on {}:{}, quorum port {}", m.quorum->my_id,
                m.quorum->servers.size(), m.quorum->is_observer() ? "observer" : "participant",

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "paddock/sdk/election.hpp"
 #include "paddock/sdk/processor.hpp"
+#include "paddock/sdk/role.hpp"
 #include "paddock/sdk/storage.hpp"
 #include "paddock/sdk/transport.hpp"
 #include "plugin/loader.hpp"
@@ -32,6 +33,7 @@ struct Plugins {
   // Ensemble members only.
   plugin::Loaded<sdk::Election> election;
   plugin::Loaded<sdk::Transport> quorum_transport;
+  plugin::Loaded<sdk::Role> role;  // when the ensemble has observers
 };
 
 class Server {
