@@ -1,6 +1,8 @@
-// Prometheus text exposition format 0.0.4, written here because prometheus-cpp is not packaged
-// in Debian 12. Only what /metrics needs: gauges, histograms (buckets in milliseconds) and
-// summaries (quantiles estimated from a histogram).
+// Prometheus text exposition format 0.0.4. Only what /metrics needs: gauges, histograms
+// (buckets in milliseconds) and summaries (quantiles estimated from a histogram). Debian's
+// prometheus-cpp is not used: its metrics lock a mutex per observation (ours are lock-free,
+// admin/metrics.hpp), and only its text formatting would be left, which does not warrant its
+// development package's civetweb and libcurl dependencies (docs/admin.md).
 //
 // Rules followed (https://prometheus.io/docs/instrumenting/exposition_formats/): one
 // `# HELP` and one `# TYPE` line per family, before its samples, each family's samples
