@@ -16,28 +16,26 @@ std::string format_value(double v) {
   return std::string(buf, r.ptr);
 }
 
-std::string escape_label_value(std::string_view v) {
+namespace {
+
+// Backslash and newline always; the double quote only inside a label value.
+std::string escape(std::string_view v, bool quote) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
     if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
     else if (c == '\n') out += "\\n";
+    else if (c == '"' && quote) out += "\\\"";
     else out += c;
   }
   return out;
 }
 
-std::string escape_help(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
+}  // namespace
+
+std::string escape_label_value(std::string_view v) { return escape(v, true); }
+
+std::string escape_help(std::string_view v) { return escape(v, false); }
 
 void Exposition::family(std::string_view name, std::string_view help, std::string_view type) {
   out_ += "# HELP ";

@@ -214,8 +214,6 @@ std::string answer(ServerContext& ctx, std::string_view word, int64_t stmk_mask)
 
 }  // namespace
 
-std::string full_version() { return admin::full_version(); }
-
 FourLetterAnswer four_letter_word(ServerContext& ctx, std::string_view input) {
   FourLetterAnswer a;
   std::string_view word = input.substr(0, 4);

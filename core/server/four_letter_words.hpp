@@ -26,9 +26,6 @@ struct FourLetterAnswer {
 // What a connection whose first bytes are `input` (at least 4) gets.
 FourLetterAnswer four_letter_word(ServerContext& ctx, std::string_view input);
 
-// The version line's version ("3.8.6-paddock-0.1.0, built on ..."), shared with envi / mntr.
-std::string full_version();
-
 // ZooKeeper's short name of an op for `cons` ("GETD", "SETD" ...).
 const char* short_op_name(int32_t op);
 
