@@ -9,12 +9,12 @@ CONFIG ?= conf/standalone.cfg
 # Build: compiler, CMake, Boost (DLL, Asio, filesystem), spdlog, SQLite, OpenSSL, zlib, GoogleTest.
 BUILD_PACKAGES := g++ cmake make pkg-config libboost-dev libboost-filesystem-dev \
   libboost-system-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev zlib1g-dev \
-  libgtest-dev googletest libzookeeper-mt-dev libedit-dev
+  libgtest-dev googletest libzookeeper-mt-dev libedit-dev libcpp-httplib-dev nlohmann-json3-dev
 # Tests: kazoo and pytest for Debian's own python3, the reference ZooKeeper 3.8 server and
 # its C client (cli_mt), netcat for four-letter words, openssl for test certificates, gnuplot
 # for the benchmark tool's plots.
 TEST_PACKAGES := python3 python3-kazoo python3-pytest zookeeper zookeeper-bin \
-  netcat-openbsd default-jre-headless openssl gnuplot-nox
+  netcat-openbsd default-jre-headless openssl gnuplot-nox curl
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 

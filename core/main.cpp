@@ -10,12 +10,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "admin/server_info.hpp"
 #include "config/config.hpp"
 #include "log/logging.hpp"
 #include "paddock/sdk/role.hpp"
 #include "plugin/loader.hpp"
 #include "quorum/quorum_config.hpp"
-#include "server/four_letter_words.hpp"
 #include "server/server.hpp"
 
 namespace {
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   std::string arg = argv[1];
   if (arg == "--version") {
     std::printf("paddock %s (Zookeeper version: %s)\n", PADDOCK_VERSION,
-                paddock::server::full_version().c_str());
+                paddock::admin::full_version().c_str());
     return 0;
   }
   if (arg == "--help" || arg == "-h") {

@@ -409,15 +409,25 @@ std::vector<KeyDecl> make_core_keys() {
            "drop TLS connections before the server has started"),
 
       // ---- observability and administration ----
+      zk("metricsProvider.className", "string", "", kOn,
+         "metrics provider; ZooKeeper's PrometheusMetricsProvider adds a /metrics endpoint on "
+         "metricsProvider.httpHost:httpPort"),
+      zk("metricsProvider.httpHost", "addr", "0.0.0.0", kOn,
+         "address of the PrometheusMetricsProvider /metrics endpoint"),
+      zk("metricsProvider.httpPort", "int", "7000", kOn,
+         "port of the PrometheusMetricsProvider /metrics endpoint"),
       family("metricsProvider.", "string", kOff, false,
-             "metrics provider class (metricsProvider.className) and its settings"),
-      prop("admin.enableServer", "bool", "true", kOff, "run the HTTP AdminServer"),
-      prop("admin.serverAddress", "addr", "0.0.0.0", kOff, "address of the AdminServer"),
-      prop("admin.serverPort", "int", "8080", kOff, "port of the AdminServer"),
-      prop("admin.idleTimeout", "int", "30000", kOff, "ms an AdminServer connection may idle"),
-      prop("admin.commandURL", "string", "/commands", kOff, "URL path of AdminServer commands"),
+             "further settings of the metrics provider (exportJvmInfo ...)"),
+      prop("admin.enableServer", "bool", "true", kOn,
+           "run the HTTP AdminServer (JSON commands and Prometheus /metrics)"),
+      prop("admin.serverAddress", "addr", "0.0.0.0", kOn, "address of the AdminServer"),
+      prop("admin.serverPort", "int", "8080", kOn, "port of the AdminServer; 0 = any free port"),
+      prop("admin.idleTimeout", "int", "30000", kOn,
+           "ms an AdminServer connection may idle (at most 5000 in Paddock)"),
+      prop("admin.commandURL", "string", "/commands", kOn, "URL path of AdminServer commands"),
       prop("admin.httpVersion", "int", "11", kOff, "HTTP version of the AdminServer"),
-      prop("admin.forceHttps", "bool", "false", kOff, "the AdminServer accepts only HTTPS"),
+      prop("admin.forceHttps", "bool", "false", kOn,
+           "the AdminServer accepts only HTTPS; Paddock's has no HTTPS, so true keeps it off"),
       prop("admin.portUnification", "bool", "false", kOff,
            "the AdminServer port accepts both HTTP and HTTPS"),
       prop("audit.enable", "bool", "false", kOff, "write audit logs"),
@@ -786,6 +796,8 @@ constexpr IntRule kIntRules[] = {
     {"secureClientPort", 0, 65535, "a port number from 0 to 65535"},
     {"observerMasterPort", 0, 65535, "a port number from 0 to 65535"},
     {"admin.serverPort", 0, 65535, "a port number from 0 to 65535"},
+    {"admin.idleTimeout", 0, kInt32Max, "a non-negative number of milliseconds"},
+    {"metricsProvider.httpPort", 0, 65535, "a port number from 0 to 65535"},
     {"maxClientCnxns", 0, kInt32Max, "a non-negative integer"},
     {"minSessionTimeout", -1, kInt32Max, "a number of milliseconds (or -1 for the default)"},
     {"maxSessionTimeout", -1, kInt32Max, "a number of milliseconds (or -1 for the default)"},
@@ -1278,6 +1290,34 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
   }
   if (const Entry* e = get("readonlymode.enabled"); e != nullptr && *parse_bool(e->value)) {
     cfg.four_letter_words.insert("isro");
+  }
+
+  // AdminServer and the Prometheus provider's endpoint.
+  if (const Entry* e = get("admin.enableServer")) cfg.admin_enable_server = *parse_bool(e->value);
+  if (const Entry* e = get("admin.forceHttps"); e != nullptr && *parse_bool(e->value)) {
+    if (cfg.admin_enable_server) {
+      warn(*e, "Paddock's AdminServer has no HTTPS; it stays off (ZooKeeper would serve HTTPS)");
+    }
+    cfg.admin_enable_server = false;
+  }
+  if (const Entry* e = get("admin.serverAddress")) cfg.admin_server_address = e->value;
+  get_int("admin.serverPort", cfg.admin_server_port);
+  if (const Entry* e = get("admin.commandURL")) {
+    std::string url = e->value;
+    if (url.empty() || url.front() != '/') url.insert(url.begin(), '/');
+    while (url.size() > 1 && url.back() == '/') url.pop_back();
+    cfg.admin_command_url = url;
+  }
+  get_int("admin.idleTimeout", cfg.admin_idle_timeout_ms);
+  if (const Entry* e = get("metricsProvider.className"); e != nullptr && !e->value.empty()) {
+    if (e->value == "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider") {
+      cfg.metrics_provider_port = 7000;
+      if (const Entry* h = get("metricsProvider.httpHost")) cfg.metrics_provider_host = h->value;
+      get_int("metricsProvider.httpPort", cfg.metrics_provider_port);
+    } else if (e->value != "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider") {
+      warn(*e, "Paddock has ZooKeeper's default provider and the Prometheus one only; '" +
+                   e->value + "' is ignored");
+    }
   }
 
   // Paddock's keys.

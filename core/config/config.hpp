@@ -95,6 +95,16 @@ struct ServerConfig {
   bool digest_enabled = true;
   // zookeeper.testingonly.initialZxid: where a new leader's zxid counter starts (-1: at 0).
   int64_t initial_zxid_counter = -1;
+  // AdminServer (admin.*): HTTP commands and /metrics.
+  bool admin_enable_server = true;
+  std::string admin_server_address = "0.0.0.0";
+  int32_t admin_server_port = 8080;
+  std::string admin_command_url = "/commands";
+  int32_t admin_idle_timeout_ms = 30000;
+  // A separate /metrics endpoint, as ZooKeeper's PrometheusMetricsProvider serves it
+  // (metricsProvider.className naming that provider); port -1 = none.
+  std::string metrics_provider_host = "0.0.0.0";
+  int32_t metrics_provider_port = -1;
 
   // ---- Paddock keys ----
   std::string plugin_dir;              // "" = <dir of the binary>/../lib/paddock/plugins

@@ -134,7 +134,7 @@ void FinalStage::answer(Request& r, std::string& frame, ErrorCode err, Zxid zxid
   }
   if (err == ErrorCode::kSessionMoved) {
     // The session now lives on another server: ZooKeeper closes the connection instead.
-    r.cnxn->request_done(0, zxid, r.type);
+    r.cnxn->request_done(std::chrono::nanoseconds(0), zxid, r.type);
     r.cnxn->close();
     return;
   }
@@ -147,8 +147,7 @@ void FinalStage::answer(Request& r, std::string& frame, ErrorCode err, Zxid zxid
   }
   w.patch_int(16, static_cast<int32_t>(err));
   r.cnxn->send_frame(frame);
-  int64_t latency_ms = (steady_ns() - r.received_ns) / 1000000;
-  r.cnxn->request_done(latency_ms, zxid, r.type);
+  r.cnxn->request_done(std::chrono::nanoseconds(steady_ns() - r.received_ns), zxid, r.type);
   if (r.type == OpCode::kCloseSession) r.cnxn->close_after_send();
 }
 
@@ -203,7 +202,7 @@ ErrorCode FinalStage::apply_write(Request& r, std::string& out) {
   switch (static_cast<OpCode>(h.type)) {
     case OpCode::kCreateSession:
       if (r.cnxn) r.cnxn->finish_connect(true);
-      if (r.cnxn) r.cnxn->request_done((steady_ns() - r.received_ns) / 1000000, h.zxid, r.type);
+      if (r.cnxn) r.cnxn->request_done(std::chrono::nanoseconds(steady_ns() - r.received_ns), h.zxid, r.type);
       return ErrorCode::kOk;
     case OpCode::kCloseSession:
       return ErrorCode::kOk;

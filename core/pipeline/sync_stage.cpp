@@ -1,12 +1,14 @@
 #include "pipeline/sync_stage.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
 #include "paddock/sdk/storage.hpp"
 #include "pipeline/pipeline.hpp"
+#include "server/server_stats.hpp"
 #include "session/session_tracker.hpp"
 
 namespace paddock::pipeline {
@@ -193,9 +195,15 @@ void SyncStage::run_log() {
       logged_bytes_since_snapshot_ += static_cast<int64_t>(txn->size());
     }
     if (appended) {
+      auto commit_start = std::chrono::steady_clock::now();
       if (auto st = ctx_.storage.commit(); !st) {
         spdlog::critical("cannot commit the transaction log: {}", st.message());
         std::_Exit(3);
+      }
+      // metrics: ZooKeeper's fsynctime (recorded only when forceSync fsyncs, as ZooKeeper does)
+      if (ctx_.config.force_sync) {
+        ctx_.stats.fsync_done(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - commit_start).count());
       }
     }
     {

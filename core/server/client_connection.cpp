@@ -160,12 +160,12 @@ void ClientConnection::parse() {
 }
 
 bool ClientConnection::handle_four_letter_word() {
-  std::string_view word(inbuf_.data() + inpos_, 4);
-  auto answer = four_letter_word(ctx_, word);
-  if (!answer) return false;
-  inpos_ += 4;
+  auto answer = four_letter_word(ctx_, std::string_view(inbuf_).substr(inpos_));
+  if (answer.kind == FourLetterAnswer::Kind::kNotAWord) return false;
+  if (answer.kind == FourLetterAnswer::Kind::kIncomplete) return true;  // stmk awaits its mask
+  inpos_ += answer.consumed;
   state_ = State::kClosed;
-  if (!answer->empty()) conn_->send(answer->data(), answer->size());
+  if (!answer.text.empty()) conn_->send(answer.text.data(), answer.text.size());
   conn_->close_after_send();
   return true;
 }
@@ -448,8 +448,10 @@ void ClientConnection::process(watch::EventType type, std::string_view path) {
   send_frame(frame);
 }
 
-void ClientConnection::request_done(int64_t latency_ms, sdk::Zxid zxid, OpCode op) {
+void ClientConnection::request_done(std::chrono::nanoseconds latency, sdk::Zxid zxid, OpCode op) {
+  int64_t latency_ms = latency.count() / 1000000;
   ctx_.stats.record_latency_ms(latency_ms);
+  ctx_.stats.requests.observe(op, latency.count() / 1000);  // metrics: per-op latency histogram
   ctx_.stats.outstanding.fetch_sub(1, std::memory_order_relaxed);
   last_zxid_.store(zxid, std::memory_order_relaxed);
   last_response_ms_.store(wall_ms(), std::memory_order_relaxed);
@@ -465,7 +467,6 @@ void ClientConnection::request_done(int64_t latency_ms, sdk::Zxid zxid, OpCode o
       n <= ctx_.config.global_outstanding_limit / 2) {
     resume_reading();
   }
-  (void)op;
 }
 
 void ClientConnection::resume_reading() {
@@ -504,31 +505,27 @@ void ClientConnection::reset_stats() {
   last_latency_ = 0;
 }
 
-std::string ClientConnection::describe(bool full) const {
-  std::string out = " /" + remote_address() + "[1](queued=" + std::to_string(outstanding_.load()) +
-                    ",recved=" + std::to_string(received_.load()) +
-                    ",sent=" + std::to_string(sent_.load());
-  if (full) {
-    int64_t count = latency_count_.load();
-    int64_t min_lat = min_latency_.load();
-    char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  ",sid=0x%llx,lop=%s,est=%lld,to=%d,lcxid=0x%llx,lzxid=0x%llx,lresp=%lld,"
-                  "llat=%lld,minlat=%lld,avglat=%lld,maxlat=%lld",
-                  static_cast<unsigned long long>(session_id()),
-                  short_op_name(last_op_.load()),
-                  static_cast<long long>(established_ms_), session_timeout(),
-                  static_cast<unsigned long long>(last_cxid_.load()),
-                  static_cast<unsigned long long>(last_zxid_.load()),
-                  static_cast<long long>(last_response_ms_.load()),
-                  static_cast<long long>(last_latency_.load()),
-                  static_cast<long long>(min_lat < 0 ? 0 : min_lat),
-                  static_cast<long long>(count ? total_latency_.load() / count : 0),
-                  static_cast<long long>(max_latency_.load()));
-    out += buf;
-  }
-  out += ")";
-  return out;
+admin::ConnectionInfo ClientConnection::info() const {
+  admin::ConnectionInfo i;
+  i.remote_address = remote_address();
+  i.interest_ops = reading_paused_.load(std::memory_order_relaxed) ? 0 : 1;
+  i.outstanding_requests = outstanding_.load(std::memory_order_relaxed);
+  i.packets_received = received_.load(std::memory_order_relaxed);
+  i.packets_sent = sent_.load(std::memory_order_relaxed);
+  i.session_id = session_id();
+  i.last_operation = short_op_name(last_op_.load(std::memory_order_relaxed));
+  i.established_ms = established_ms_;
+  i.session_timeout = session_timeout();
+  i.last_cxid = last_cxid_.load(std::memory_order_relaxed);
+  i.last_zxid = last_zxid_.load(std::memory_order_relaxed);
+  i.last_response_time_ms = last_response_ms_.load(std::memory_order_relaxed);
+  i.last_latency = last_latency_.load(std::memory_order_relaxed);
+  int64_t min_lat = min_latency_.load(std::memory_order_relaxed);
+  i.min_latency = min_lat < 0 ? 0 : min_lat;
+  int64_t count = latency_count_.load(std::memory_order_relaxed);
+  i.avg_latency = count ? total_latency_.load(std::memory_order_relaxed) / count : 0;
+  i.max_latency = max_latency_.load(std::memory_order_relaxed);
+  return i;
 }
 
 }  // namespace paddock::server

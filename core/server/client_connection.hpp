@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "acl/access.hpp"
+#include "admin/server_info.hpp"
 #include "paddock/sdk/transport.hpp"
 #include "paddock/sdk/types.hpp"
 #include "server/server_context.hpp"
@@ -62,8 +64,9 @@ class ClientConnection final : public sdk::ConnectionHandler,
   void send_frame(std::string& frame);
   // Answers the connect request once its createSession is committed.
   void finish_connect(bool valid);
-  // One request of this connection was answered.
-  void request_done(int64_t latency_ms, sdk::Zxid zxid, sdk::OpCode op);
+  // One request of this connection was answered, `latency` after it arrived (recorded in the
+  // server's statistics and per-op latency metrics).
+  void request_done(std::chrono::nanoseconds latency, sdk::Zxid zxid, sdk::OpCode op);
   void close_after_send();
   void close();
 
@@ -73,8 +76,8 @@ class ClientConnection final : public sdk::ConnectionHandler,
   int64_t session_id() const { return session_id_.load(std::memory_order_relaxed); }
   int32_t session_timeout() const { return timeout_ms_.load(std::memory_order_relaxed); }
 
-  // One line for stat / cons ("full" adds the cons fields).
-  std::string describe(bool full) const;
+  // What stat / cons and the AdminServer's connections report about this connection.
+  admin::ConnectionInfo info() const;
   void reset_stats();
 
  private:

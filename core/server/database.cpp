@@ -6,12 +6,20 @@
 
 #include "paddock/sdk/jute.hpp"
 #include "quorum/committed_log.hpp"
+#include "server/server_stats.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
 
 namespace paddock::server {
 
 using sdk::OpCode;
+
+namespace {
+int64_t wall_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
 
 Database::~Database() {
   stop_autopurge();
@@ -61,6 +69,7 @@ sdk::Result<Database::Restored> Database::restore() {
       out.last_zxid = snap.zxid;
       out.had_snapshot = true;
       sessions = loader->sessions();
+      if (stats_) stats_->snapshot_loaded(snap.zxid, wall_seconds());  // metrics: last_snapshot
       spdlog::info("loaded snapshot {} ({} bytes)", snap.name, snap.size_bytes);
       break;
     }
@@ -137,9 +146,10 @@ sdk::Status Database::snapshot(bool fsync) {
   // walk ended; a reader checks it once its replay reaches that zxid.
   auto [digest_zxid, digest] = tree_.digest();
   if (auto st = w.finish(sdk::SnapshotDigest{digest_zxid, 2, digest}, fsync); !st) return st;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::steady_clock::now() - start).count();
-  spdlog::info("snapshot at zxid 0x{:x} written in {} ms", zxid, ms);
+  if (stats_) stats_->snapshot_done(zxid, us, wall_seconds());  // metrics: snapshottime
+  spdlog::info("snapshot at zxid 0x{:x} written in {} ms", zxid, us / 1000);
   return {};
 }
 

@@ -18,6 +18,8 @@ namespace paddock::quorum { class CommittedLog; }
 
 namespace paddock::server {
 
+class ServerStats;
+
 class Database {
  public:
   Database(tree::DataTree& tree, session::SessionTracker& sessions, sdk::Storage& storage,
@@ -48,6 +50,9 @@ class Database {
   // Deletes old snapshots and logs, keeping the newest `retain` snapshots (autopurge).
   sdk::Status purge(int retain);
 
+  // Where snapshot times and the last snapshot are recorded (snapshottime, last_snapshot).
+  void set_stats(ServerStats* stats) { stats_ = stats; }
+
   // autopurge.purgeInterval: purges every `interval_hours` on a background thread.
   void start_autopurge(int interval_hours, int retain);
   void stop_autopurge();
@@ -59,6 +64,7 @@ class Database {
   session::SessionTracker& sessions_;
   sdk::Storage& storage_;
   quorum::CommittedLog* committed_log_;
+  ServerStats* stats_ = nullptr;
   std::mutex mu_;
   std::thread worker_;
   std::atomic<bool> running_{false};

@@ -1,10 +1,13 @@
 #include "server/server.hpp"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "admin/admin_server.hpp"
 #include "pipeline/final_stage.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/prep_stage.hpp"
@@ -89,6 +92,7 @@ struct Server::Impl {
     ctx.final_stage = &final_stage;
     ctx.committed_log = &committed_log;
     if (quorum) ctx.my_id = quorum->my_id;
+    database.set_stats(&stats);
   }
 
   std::unique_ptr<pipeline::Pipeline> make_pipeline(
@@ -117,6 +121,34 @@ struct Server::Impl {
     for (const auto& c : connections.all()) c->close();
   }
 
+  // ---- operations: the AdminServer (admin.*) and the Prometheus provider's endpoint
+  // (metricsProvider.*). A port that cannot be bound is logged and skipped; serving goes on.
+  void start_admin() {
+    std::ifstream in(config.config_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    admin::Sources sources{ctx, peer.get(), text.str()};
+    if (config.admin_enable_server) {
+      admin_server = std::make_unique<admin::AdminServer>(
+          sources, admin::AdminServer::Options{"AdminServer", config.admin_server_address,
+                                               config.admin_server_port, config.admin_command_url,
+                                               true, config.admin_idle_timeout_ms});
+      admin_server->start();
+    }
+    if (config.metrics_provider_port >= 0) {
+      metrics_endpoint = std::make_unique<admin::AdminServer>(
+          sources, admin::AdminServer::Options{"Prometheus metrics endpoint",
+                                               config.metrics_provider_host,
+                                               config.metrics_provider_port, "", true,
+                                               config.admin_idle_timeout_ms});
+      metrics_endpoint->start();
+    }
+  }
+  void stop_admin() {
+    if (admin_server) admin_server->stop();
+    if (metrics_endpoint) metrics_endpoint->stop();
+  }
+
   config::ServerConfig config;
   std::optional<quorum::QuorumConfig> quorum;
   Plugins plugins;
@@ -136,6 +168,8 @@ struct Server::Impl {
   std::unique_ptr<quorum::QuorumPeer> peer;
   std::unique_ptr<sdk::Listener> listener;
   std::unique_ptr<sdk::Listener> secure_listener;
+  std::unique_ptr<admin::AdminServer> admin_server;      // declared last: stopped first
+  std::unique_ptr<admin::AdminServer> metrics_endpoint;
   bool started = false;
 };
 
@@ -197,6 +231,7 @@ sdk::Status Server::start() {
     m.ctx.active_pipeline = m.standalone_pipeline.get();
     m.ctx.mode = "standalone";
     m.ctx.serving = true;
+    m.start_admin();
     return {};
   }
 
@@ -226,6 +261,7 @@ sdk::Status Server::start() {
   spdlog::info("ensemble member {} of {} ({}), election on {}:{}, quorum port {}", m.quorum->my_id,
                m.quorum->servers.size(), m.quorum->is_observer() ? "observer" : "participant",
                m.quorum->me().host, m.quorum->me().election_port, m.quorum->me().quorum_port);
+  m.start_admin();
   return {};
 }
 
@@ -233,6 +269,7 @@ void Server::stop() {
   if (!impl_ || !impl_->started) return;
   Impl& m = *impl_;
   m.started = false;
+  m.stop_admin();
   m.ctx.serving = false;
   if (m.listener) m.listener->close();
   if (m.secure_listener) m.secure_listener->close();

@@ -194,7 +194,18 @@ TxnResult DataTree::process_txn(const TxnHeader& header, Reader& body, bool repl
   if (header.zxid > last_processed_zxid_.load(std::memory_order_relaxed)) {
     last_processed_zxid_.store(header.zxid, std::memory_order_release);
   }
+  // The digest log behind `hash` (ZooKeeper's DIGEST_LOG_INTERVAL 128, DIGEST_LOG_LIMIT 1024).
+  if (header.zxid % 128 == 0) {
+    std::lock_guard log_lk(digest_log_mu_);
+    digest_log_.push_back({header.zxid, static_cast<int64_t>(digest_)});
+    if (digest_log_.size() > 1024) digest_log_.pop_front();
+  }
   return rc;
+}
+
+std::vector<DataTree::ZxidDigest> DataTree::digest_log() const {
+  std::lock_guard lk(digest_log_mu_);
+  return {digest_log_.begin(), digest_log_.end()};
 }
 
 TxnResult DataTree::apply(const TxnHeader& h, int32_t type, Reader& body, bool replay) {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -116,6 +117,13 @@ class DataTree {
   // ZooKeeper's tree digest (the 64-bit sum of every node's CRC-32 digest) with the zxid it
   // belongs to, read together.
   std::pair<Zxid, int64_t> digest() const;
+  // ZooKeeper's digest log (DataTree.digestLog), what `hash` prints: the tree digest after
+  // every transaction whose zxid is a multiple of 128, the newest 1024 of them, oldest first.
+  struct ZxidDigest {
+    Zxid zxid = 0;
+    int64_t digest = 0;
+  };
+  std::vector<ZxidDigest> digest_log() const;
 
  private:
   using NodeMap = std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>>;
@@ -152,6 +160,8 @@ class DataTree {
   std::atomic<Zxid> last_processed_zxid_{0};
   watch::WatchManager data_watches_;
   watch::WatchManager child_watches_;
+  mutable std::mutex digest_log_mu_;  // readers of the log never take the tree lock
+  std::deque<ZxidDigest> digest_log_;
 };
 
 // Feeds a snapshot into a tree: implements the storage SDK's SnapshotSink.

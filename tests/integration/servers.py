@@ -26,6 +26,9 @@ ZK_CLASSPATH = ":".join([
     # log4j binding so ZooKeeper's log reaches server.log (without it slf4j logs nothing)
     "/usr/share/java/slf4j-log4j12.jar",
     "/usr/share/java/log4j-1.2.jar",
+    # the servlet API, without which ZooKeeper cannot load Jetty for its AdminServer
+    # (tests that enable admin.enableServer need it; Debian's zookeeper does not list it)
+    "/usr/share/java/servlet-api.jar",
     "/etc/zookeeper/conf",
 ])
 ZK_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"

@@ -79,7 +79,7 @@ std::string default_zk_classpath() {
   return cp;
 }
 
-std::string rewrite_config(const std::string& source_text, TargetKind kind, int port,
+std::string rewrite_config(const std::string& source_text, int port,
                            const std::string& data_dir) {
   static const char* kReplaced[] = {"clientPort", "clientPortAddress", "dataDir", "dataLogDir",
                                     "maxClientCnxns", "paddock.logFile", "admin.enableServer",
@@ -104,8 +104,10 @@ std::string rewrite_config(const std::string& source_text, TargetKind kind, int 
   out << "clientPort=" << port << "\n"
       << "clientPortAddress=127.0.0.1\n"
       << "dataDir=" << data_dir << "\n"
-      << "maxClientCnxns=0\n";
-  if (kind == TargetKind::kZooKeeper) out << "admin.enableServer=false\n";
+      << "maxClientCnxns=0\n"
+      // Both servers run without their AdminServer: no HTTP port to collide on, and the
+      // same work on both sides.
+      << "admin.enableServer=false\n";
   return out.str();
 }
 
@@ -127,7 +129,7 @@ ManagedServer::ManagedServer(TargetSpec spec, LaunchSettings settings, std::stri
   fs::create_directories(data_dir_);
   port_ = free_port();
   std::string source = spec_.config.empty() ? std::string(kZkDefaultConfig) : read_file(spec_.config);
-  std::ofstream(config_path_) << rewrite_config(source, spec_.kind, port_, data_dir_);
+  std::ofstream(config_path_) << rewrite_config(source, port_, data_dir_);
   if (spec_.kind == TargetKind::kPaddock) {
     if (settings_.paddock_bin.empty()) settings_.paddock_bin = self_dir() + "/paddock";
     if (access(settings_.paddock_bin.c_str(), X_OK) != 0) {

@@ -36,8 +36,9 @@ struct LaunchSettings {
 std::string default_zk_classpath();
 
 // The config a managed target runs with: `source` (zoo.cfg syntax) with clientPort,
-// clientPortAddress, dataDir, dataLogDir and maxClientCnxns replaced. Exposed for tests.
-std::string rewrite_config(const std::string& source_text, TargetKind kind, int port,
+// clientPortAddress, dataDir, dataLogDir and maxClientCnxns replaced, and the AdminServer off
+// (admin.enableServer=false). Exposed for tests.
+std::string rewrite_config(const std::string& source_text, int port,
                            const std::string& data_dir);
 
 class ManagedServer {

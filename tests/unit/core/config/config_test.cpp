@@ -420,10 +420,10 @@ TEST(ConfigAliases, SystemPropertySpellingIsAccepted) {
   EXPECT_EQ(cfg.four_letter_words, (std::set<std::string>{"ruok", "srvr"}));
   EXPECT_FALSE(cfg.force_sync);
   EXPECT_EQ(cfg.max_batch_size, 10);
-  ASSERT_EQ(cfg.ignored.size(), 3u);
+  EXPECT_FALSE(cfg.admin_enable_server);
+  ASSERT_EQ(cfg.ignored.size(), 2u);
   EXPECT_EQ(cfg.ignored[0].key, "zookeeper.digest.enabled");
   EXPECT_EQ(cfg.ignored[1].key, "zookeeper.ssl.keyStore.location");
-  EXPECT_EQ(cfg.ignored[2].key, "zookeeper.admin.enableServer");
 }
 
 TEST(ConfigAliases, LaterSpellingWins) {
@@ -609,13 +609,57 @@ TEST(ConfigIgnored, CollectedInFileOrderWithLines) {
       "reconfigEnabled=true\n");
   std::vector<std::pair<std::string, int>> got;
   for (const Entry& e : cfg.ignored) got.emplace_back(e.key, e.line);
-  // The last line of a repeated key is the one reported.
-  // ssl.quorum.* is acted on (quorum TLS), so it is not in the list.
-  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"admin.enableServer", 7},
-                                                           {"metricsProvider.className", 8},
-                                                           {"authProvider.1", 10},
+  // The last line of a repeated key is the one reported. ssl.quorum.* (quorum TLS),
+  // admin.enableServer and metricsProvider.className (an unknown provider class is a
+  // warning) are acted on, so they are not in the list.
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"authProvider.1", 10},
                                                            {"reconfigEnabled", 11}}));
   EXPECT_EQ(cfg.ignored.back().value, "true");
+  EXPECT_EQ(cfg.warnings, (std::vector<std::string>{
+                              "zoo.cfg:8: metricsProvider.className: Paddock has ZooKeeper's "
+                              "default provider and the Prometheus one only; "
+                              "'org.example.Metrics' is ignored"}));
+  EXPECT_FALSE(cfg.admin_enable_server);
+  EXPECT_EQ(cfg.metrics_provider_port, -1);
+}
+
+// ---------------------------------------------------------------- AdminServer and metrics
+
+TEST(ConfigAdmin, DefaultsAreZooKeepers) {
+  ServerConfig cfg = load_ok("dataDir=/d\n");
+  EXPECT_TRUE(cfg.admin_enable_server);
+  EXPECT_EQ(cfg.admin_server_address, "0.0.0.0");
+  EXPECT_EQ(cfg.admin_server_port, 8080);
+  EXPECT_EQ(cfg.admin_command_url, "/commands");
+  EXPECT_EQ(cfg.metrics_provider_port, -1);  // no Prometheus provider endpoint
+}
+
+TEST(ConfigAdmin, KeysAreActedOn) {
+  ServerConfig cfg = load_ok(
+      "dataDir=/d\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=0\n"
+      "admin.commandURL=ops/\nadmin.idleTimeout=2000\n"
+      "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n"
+      "metricsProvider.httpHost=127.0.0.1\n");
+  EXPECT_EQ(cfg.admin_server_address, "127.0.0.1");
+  EXPECT_EQ(cfg.admin_server_port, 0);
+  EXPECT_EQ(cfg.admin_command_url, "/ops");  // a leading slash added, the trailing one dropped
+  EXPECT_EQ(cfg.admin_idle_timeout_ms, 2000);
+  EXPECT_EQ(cfg.metrics_provider_host, "127.0.0.1");
+  EXPECT_EQ(cfg.metrics_provider_port, 7000);  // the provider's default port
+  EXPECT_TRUE(cfg.warnings.empty());
+}
+
+TEST(ConfigAdmin, ForceHttpsKeepsTheAdminServerOff) {
+  ServerConfig cfg = load_ok("dataDir=/d\nadmin.forceHttps=true\n");
+  EXPECT_FALSE(cfg.admin_enable_server);
+  ASSERT_EQ(cfg.warnings.size(), 1u);
+  EXPECT_NE(cfg.warnings[0].find("admin.forceHttps: Paddock's AdminServer has no HTTPS"),
+            std::string::npos);
+}
+
+TEST(ConfigAdmin, PortsAreChecked) {
+  EXPECT_FALSE(load_text("dataDir=/d\nadmin.serverPort=70000\n").is_ok());
+  EXPECT_FALSE(load_text("dataDir=/d\nmetricsProvider.httpPort=-1\n").is_ok());
 }
 
 TEST(ConfigIgnored, ValuesHoldEveryEntry) {
@@ -753,7 +797,12 @@ server.3=zk3.example.com:2888:3888:observer;2181
   EXPECT_EQ(cfg.autopurge_snap_retain_count, 5);
   EXPECT_EQ(cfg.four_letter_words, (std::set<std::string>{"srvr", "mntr", "ruok", "stat"}));
   EXPECT_EQ(cfg.jute_max_buffer, 0x400000);
-  EXPECT_EQ(cfg.ignored.size(), 14u);  // secureClientPort, the ensemble and quorum TLS keys are acted on
+  EXPECT_EQ(cfg.admin_server_port, 8081);
+  EXPECT_EQ(cfg.metrics_provider_host, "0.0.0.0");
+  EXPECT_EQ(cfg.metrics_provider_port, 7000);
+  // secureClientPort, the ensemble keys, admin.* and metricsProvider.className / httpPort are
+  // acted on; metricsProvider.exportJvmInfo is not.
+  EXPECT_EQ(cfg.ignored.size(), 10u);
 }
 
 // ---------------------------------------------------------------- the key table
@@ -815,7 +864,16 @@ TEST(ConfigKeyTable, ActedOnKeysAreExactlyThese) {
                                                "paddock.logLevel",
                                                "paddock.logFile",
                                                "paddock.ioThreads",
-                                               "paddock.processors"}));
+                                               "paddock.processors",
+                                               "admin.enableServer",
+                                               "admin.serverAddress",
+                                               "admin.serverPort",
+                                               "admin.idleTimeout",
+                                               "admin.commandURL",
+                                               "admin.forceHttps",
+                                               "metricsProvider.className",
+                                               "metricsProvider.httpHost",
+                                               "metricsProvider.httpPort"}));
 }
 
 TEST(ConfigKeyTable, EveryKeyIsAcceptedWithItsDefault) {
