@@ -105,8 +105,9 @@ int64_t open_fd_count() {
 std::string answer(ServerContext& ctx, std::string_view word) {
   const auto& cfg = ctx.config;
   if (word == "ruok") return "imok";
-  if (word == "isro") return "rw";
-  if (word == "srvr") return "Zookeeper version: " + full_version() + "\n" + stats_block(ctx);
+  if (word == "isro") return !ctx.serving.load() ? "null" : ctx.read_only.load() ? "ro" : "rw";
+  const char* ro_line = ctx.read_only.load() ? "READ-ONLY mode; serving only read-only clients\n" : "";
+  if (word == "srvr") return "Zookeeper version: " + full_version() + "\n" + ro_line + stats_block(ctx);
   if (word == "stat") {
     std::string out = "Zookeeper version: " + full_version() + "\nClients:\n";
     for (const auto& c : ctx.connections.all()) out += c->describe(false) + "\n";

@@ -605,7 +605,7 @@ TEST(ConfigIgnored, CollectedInFileOrderWithLines) {
       "admin.enableServer=false\n"
       "metricsProvider.className=org.example.Metrics\n"
       "ssl.quorum.keyStore.location=/k.jks\n"
-      "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+      "enableEagerACLCheck=true\n"
       "reconfigEnabled=true\n");
   std::vector<std::pair<std::string, int>> got;
   for (const Entry& e : cfg.ignored) got.emplace_back(e.key, e.line);
@@ -613,7 +613,7 @@ TEST(ConfigIgnored, CollectedInFileOrderWithLines) {
   EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"admin.enableServer", 7},
                                                            {"metricsProvider.className", 8},
                                                            {"ssl.quorum.keyStore.location", 9},
-                                                           {"authProvider.1", 10},
+                                                           {"enableEagerACLCheck", 10},
                                                            {"reconfigEnabled", 11}}));
   EXPECT_EQ(cfg.ignored.back().value, "true");
 }
@@ -753,7 +753,9 @@ server.3=zk3.example.com:2888:3888:observer;2181
   EXPECT_EQ(cfg.autopurge_snap_retain_count, 5);
   EXPECT_EQ(cfg.four_letter_words, (std::set<std::string>{"srvr", "mntr", "ruok", "stat"}));
   EXPECT_EQ(cfg.jute_max_buffer, 0x400000);
-  EXPECT_EQ(cfg.ignored.size(), 16u);  // secureClientPort and the ensemble keys are acted on
+  // secureClientPort, the ensemble keys, authProvider.x509 and skipACL are acted on
+  EXPECT_EQ(cfg.ignored.size(), 14u);
+  EXPECT_EQ(cfg.auth_providers, std::vector<std::string>{"x509"});
 }
 
 // ---------------------------------------------------------------- the key table
@@ -812,7 +814,18 @@ TEST(ConfigKeyTable, ActedOnKeysAreExactlyThese) {
                                                "paddock.logLevel",
                                                "paddock.logFile",
                                                "paddock.ioThreads",
-                                               "paddock.processors"}));
+                                               "paddock.processors",
+                                               "authProvider.",
+                                               "DigestAuthenticationProvider.enabled",
+                                               "DigestAuthenticationProvider.superDigest",
+                                               "X509AuthenticationProvider.superUser",
+                                               "skipACL",
+                                               "extendedTypesEnabled",
+                                               "enforceQuota",
+                                               "znode.container.checkIntervalMs",
+                                               "znode.container.maxPerMinute",
+                                               "znode.container.maxNeverUsedIntervalMs",
+                                               "readonlymode.enabled"}));
 }
 
 TEST(ConfigKeyTable, EveryKeyIsAcceptedWithItsDefault) {
