@@ -161,7 +161,10 @@ void PrepStage::prep_delete_container(Request& r, std::string& body) {
   ChangeRecord parent = record_for(parent_key(path));
   Writer w(body);
   txn::write_delete(w, {path});
-  const Zxid zxid = r.txn_zxid;
+  record_delete(path, r.txn_zxid, std::move(parent));
+}
+
+void PrepStage::record_delete(const std::string& path, Zxid zxid, ChangeRecord parent) {
   parent.zxid = zxid;
   parent.child_count--;
   parent.stat->pzxid = zxid;
@@ -275,15 +278,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       check_version(node.stat->version, op.version);
       if (node.child_count > 0) throw Fail{sdk::ErrorCode::kNotEmpty};
       txn::write_delete(w, {path});
-      parent.zxid = zxid;
-      parent.child_count--;
-      parent.stat->pzxid = zxid;
-      add_change(std::move(parent));
-      ChangeRecord gone;
-      gone.zxid = zxid;
-      gone.path = path;
-      gone.child_count = -1;
-      add_change(std::move(gone));
+      record_delete(path, zxid, std::move(parent));
       return static_cast<int32_t>(OpCode::kDelete);
     }
     case OpCode::kSetData: {

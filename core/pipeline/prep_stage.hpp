@@ -76,6 +76,8 @@ class PrepStage final : public sdk::Processor {
   // write with QUOTAEXCEEDED when enforceQuota is set.
   void check_quota(const std::string& path, int64_t bytes_diff, int64_t count_diff);
   void prep_delete_container(Request& r, std::string& body);
+  // The pending changes of deleting `path`: gone, and one child fewer under `parent`.
+  void record_delete(const std::string& path, Zxid zxid, ChangeRecord parent);
   static acl::Ids ids_of(const Request& r);
   static int32_t check_version(int32_t current, int32_t expected);
 

@@ -13,6 +13,7 @@
 #include "server/server_stats.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
+#include "util/wall_clock.hpp"
 
 namespace paddock::server {
 
@@ -31,11 +32,7 @@ int64_t steady_ns() {
       .count();
 }
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using util::wall_ms;
 
 // Request.isValid of ZooKeeper 3.8, less what a client may not send on its own.
 bool is_client_op(int32_t type) {

@@ -9,24 +9,11 @@
 #include "pipeline/request.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
+#include "util/wall_clock.hpp"
 
 namespace paddock::server {
 
-namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+using util::wall_ms;
 
 ContainerManager::ContainerManager(ServerContext& ctx) : ctx_(ctx) {}
 
@@ -57,16 +44,16 @@ bool ContainerManager::pause(int64_t ms) {
 void ContainerManager::run() {
   // A fixed-rate timer, first run one interval after start, as ZooKeeper's.
   const int64_t interval = ctx_.config.container_check_interval_ms;
-  int64_t next = steady_ms() + interval;
+  int64_t next = session::now_ms() + interval;
   for (;;) {
-    int64_t wait = next - steady_ms();
+    int64_t wait = next - session::now_ms();
     if (wait > 0 && !pause(wait)) return;
     {
       std::lock_guard lk(mu_);
       if (stopping_) return;
     }
     next += interval;
-    if (next < steady_ms()) next = steady_ms() + interval;  // fell behind: no burst of runs
+    if (next < session::now_ms()) next = session::now_ms() + interval;  // fell behind: no burst of runs
     check();
   }
 }
@@ -78,7 +65,7 @@ size_t ContainerManager::check() {
   const int64_t min_interval = 60000 / std::max(1, ctx_.config.container_max_per_minute);
   size_t submitted = 0;
   for (const auto& path : candidates) {
-    int64_t started = steady_ms();
+    int64_t started = session::now_ms();
     pipeline::Pipeline* p = ctx_.active_pipeline.load(std::memory_order_acquire);
     if (!p || !ctx_.sessions.expiry_enabled()) break;
     spdlog::info("attempting to delete candidate container: {}", path);
@@ -92,7 +79,7 @@ size_t ContainerManager::check() {
     r->received_ns = started * 1000000;
     p->submit(std::move(r));
     ++submitted;
-    int64_t rest = min_interval - (steady_ms() - started);
+    int64_t rest = min_interval - (session::now_ms() - started);
     if (rest > 0 && !pause(rest)) break;
   }
   return submitted;

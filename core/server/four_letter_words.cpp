@@ -18,6 +18,7 @@
 #include "server/server_stats.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
+#include "util/wall_clock.hpp"
 
 namespace paddock::server {
 namespace {
@@ -86,11 +87,7 @@ std::string date_of(int64_t epoch_ms) {
   return buf;
 }
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using util::wall_ms;
 
 int64_t open_fd_count() {
   int64_t n = 0;

@@ -21,16 +21,13 @@
 #include "server/server_stats.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
+#include "util/wall_clock.hpp"
 
 namespace paddock::server {
 
 namespace {
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using util::wall_ms;
 
 // Accepts client connections: enforces maxClientCnxns per address, then hands the
 // connection to a ClientConnection.

@@ -259,27 +259,22 @@ DataTree::QuotaVerdict DataTree::check_quota(std::string_view path, int64_t byte
   if (!stat_node) return v;
   StatsTrack current = parse_stats(stat_node->data);
   v.quota_path = prefix;
+  // ZooKeeper checks the hard limit when one is set, else the soft one.
+  auto check = [&](std::string_view what, std::string_view limit_name, int64_t now, int64_t soft,
+                   int64_t hard_limit) {
+    bool hard = hard_limit > -1;
+    int64_t limit = hard ? hard_limit : soft;
+    if (now <= limit) return;
+    v.messages.push_back("Quota exceeded: " + prefix + " [current " + std::string(what) + "=" +
+                         std::to_string(now) + ", " + (hard ? "hard" : "soft") +
+                         std::string(limit_name) + "=" + std::to_string(limit) + "]");
+    v.hard = v.hard || hard;
+  };
   if (check_count) {
-    int64_t now = current.count + count_diff;
-    bool hard = limits.count_hard > -1;
-    int64_t limit = hard ? limits.count_hard : limits.count;
-    if (now > limit) {
-      v.messages.push_back("Quota exceeded: " + prefix + " [current count=" + std::to_string(now) +
-                           ", " + (hard ? "hard" : "soft") + "CountLimit=" +
-                           std::to_string(limit) + "]");
-      v.hard = v.hard || hard;
-    }
+    check("count", "CountLimit", current.count + count_diff, limits.count, limits.count_hard);
   }
   if (check_bytes) {
-    int64_t now = current.bytes + bytes_diff;
-    bool hard = limits.bytes_hard > -1;
-    int64_t limit = hard ? limits.bytes_hard : limits.bytes;
-    if (now > limit) {
-      v.messages.push_back("Quota exceeded: " + prefix + " [current bytes=" + std::to_string(now) +
-                           ", " + (hard ? "hard" : "soft") + "ByteLimit=" +
-                           std::to_string(limit) + "]");
-      v.hard = v.hard || hard;
-    }
+    check("bytes", "ByteLimit", current.bytes + bytes_diff, limits.bytes, limits.bytes_hard);
   }
   if (v.messages.empty()) v.quota_path.clear();
   return v;

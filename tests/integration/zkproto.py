@@ -411,8 +411,8 @@ class RawClient:
         rep = self.call(OP_SETACL, p_string(path) + p_acls(acls) + p_int(version))
         return rep.err, (Reader(rep.body).stat() if rep.err == OK else None)
 
-    def ping(self):
-        xid = self.send_request(OP_PING, b"", xid=XID_PING)
+    def _reply_to(self, xid, what):
+        """The reply with `xid`, collecting the events that come before it."""
         deadline = time.monotonic() + self.timeout
         while True:
             rep = self.read_reply(max(0.01, deadline - time.monotonic()))
@@ -420,8 +420,11 @@ class RawClient:
                 self.events.append(parse_event(rep.body))
                 continue
             if rep.xid != xid:
-                raise ProtocolError(f"unexpected xid {rep.xid} while waiting for ping reply")
+                raise ProtocolError(f"unexpected xid {rep.xid} while waiting for {what} reply")
             return rep
+
+    def ping(self):
+        return self._reply_to(self.send_request(OP_PING, b"", xid=XID_PING), "ping")
 
     def close_session(self):
         return self.call(OP_CLOSE, b"")
@@ -429,15 +432,7 @@ class RawClient:
     def add_auth(self, scheme, auth):
         """addauth: the reply (xid -4) comes straight from the connection handler."""
         xid = self.send_request(OP_AUTH, auth_body(scheme, auth), xid=XID_AUTH)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            rep = self.read_reply(max(0.01, deadline - time.monotonic()))
-            if rep.xid == XID_NOTIFICATION:
-                self.events.append(parse_event(rep.body))
-                continue
-            if rep.xid != xid:
-                raise ProtocolError(f"unexpected xid {rep.xid} while waiting for auth reply")
-            return rep.err
+        return self._reply_to(xid, "auth").err
 
     def get_acl(self, path):
         rep = self.call(OP_GETACL, p_string(path))
