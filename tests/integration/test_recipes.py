@@ -121,11 +121,17 @@ def test_leader_election(server, make_client, base):
                for i in range(len(clients))]
     for th in threads:
         th.start()
-    for round_ in range(len(clients)):
-        wait_until(lambda: len(leaders) > round_, 15, message=f"leader #{round_ + 1}")
-        contenders = elections[0].contenders()
-        assert len(contenders) == len(clients) - round_
-        release[leaders[round_]].set()
+    try:
+        for round_ in range(len(clients)):
+            wait_until(lambda: len(leaders) > round_, 15, message=f"leader #{round_ + 1}")
+            # the first leader may be chosen before every contender has enrolled
+            wait_until(lambda: len(elections[0].contenders()) == len(clients) - round_, 15,
+                       message=f"{len(clients) - round_} contenders in round {round_ + 1}")
+            assert len(leaders) == round_ + 1, "a new leader before the last one resigned"
+            release[leaders[round_]].set()
+    finally:
+        for ev in release:  # no leader is left waiting when the clients close
+            ev.set()
     for th in threads:
         th.join(15)
     assert sorted(leaders) == list(range(len(clients)))
