@@ -189,6 +189,14 @@ int main(int argc, char** argv) {
     libs.push_back(&*quorum_transport_lib);
   }
   for (const auto& p : processor_libs) libs.push_back(&p.lib);
+  // authProvider.<n>: auth plugins (ZooKeeper class names mapped to plugin names).
+  std::vector<paddock::plugin::Inspected> auth_libs;
+  for (const auto& name : choice->auth_providers) {
+    auto lib = loader.inspect(PluginKind::kAuth, name);
+    if (!lib) return fail(lib.status().message());
+    auth_libs.push_back(std::move(lib.value()));
+  }
+  for (const auto& l : auth_libs) libs.push_back(&l);
   std::vector<paddock::sdk::ConfigKeyDecl> plugin_keys;
   for (const auto* lib : libs) {
     for (uint32_t i = 0; i < lib->descriptor->config_key_count; ++i) {
@@ -295,6 +303,16 @@ int main(int argc, char** argv) {
       return fail(st.message());
     }
   }
+  std::vector<paddock::plugin::Loaded<paddock::sdk::AuthProvider>> auth_providers;
+  for (const auto& l : auth_libs) {
+    auto a = loader.create<paddock::sdk::AuthProvider>(l);
+    if (!a) return fail(a.status().message());
+    if (auto st = configure(a.value(), cfg.value(), views, hosts); !st) {
+      spdlog::critical("{}", st.message());
+      return fail(st.message());
+    }
+    auth_providers.push_back(std::move(a.value()));
+  }
   paddock::sdk::StorageOptions options;
   options.data_dir = cfg->data_dir;
   options.data_log_dir = cfg->data_log_dir;
@@ -307,7 +325,8 @@ int main(int argc, char** argv) {
 
   paddock::server::Plugins plugins{std::move(storage.value()), std::move(transport.value()),
                                    std::move(secure_transport), std::move(processors),
-                                   std::move(election), std::move(quorum_transport), std::move(role)};
+                                   std::move(election), std::move(quorum_transport), std::move(role),
+                                   std::move(auth_providers)};
   auto server = std::make_unique<paddock::server::Server>(cfg.value(), quorum.value(), std::move(plugins));
   if (auto st = server->start(); !st) {
     spdlog::critical("start-up failed: {}", st.message());

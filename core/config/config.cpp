@@ -84,7 +84,7 @@ std::vector<KeyDecl> make_core_keys() {
            "transactions written before the transaction log is flushed"),
       prop("digest.enabled", "bool", "true", kOff,
            "keep the data tree digest and check it against transactions and snapshots"),
-      zk("readonlymode.enabled", "bool", "false", kOff,
+      zk("readonlymode.enabled", "bool", "false", kOn,
          "read-only mode when partitioned from the quorum; here only adds isro to the whitelist"),
 
       // ---- Paddock's own keys ----
@@ -221,15 +221,15 @@ std::vector<KeyDecl> make_core_keys() {
              "TLS settings for client (ssl.*) and quorum (ssl.quorum.*) connections"),
       prop("client.portUnification", "bool", "false", kOff,
            "client port accepts both TLS and plaintext"),
-      family("authProvider.", "string", kOff, true,
+      family("authProvider.", "string", kOn, true,
              "authProvider.N=class: an extra authentication provider"),
-      prop("DigestAuthenticationProvider.enabled", "bool", "true", kOff,
+      prop("DigestAuthenticationProvider.enabled", "bool", "true", kOn,
            "enable the digest authentication scheme"),
-      prop("DigestAuthenticationProvider.superDigest", "string", "", kOff,
+      prop("DigestAuthenticationProvider.superDigest", "string", "", kOn,
            "super:<digest> of the super user"),
       prop("DigestAuthenticationProvider.digestAlg", "string", "SHA1", kOff,
            "digest algorithm of the digest scheme"),
-      prop("X509AuthenticationProvider.superUser", "string", "", kOff,
+      prop("X509AuthenticationProvider.superUser", "string", "", kOn,
            "X.500 principal of the super user for the x509 scheme"),
       prop("SASLAuthenticationProvider.superPassword", "string", "", kOff,
            "password of the SASL super user"),
@@ -263,7 +263,7 @@ std::vector<KeyDecl> make_core_keys() {
          "JAAS section of the quorum server login"),
       zk("quorum.auth.kerberos.servicePrincipal", "string", "zkquorum/localhost", kOff,
          "Kerberos service principal of quorum peers"),
-      prop("skipACL", "yesno", "no", kOff, "skip ACL checks (yes or no)"),
+      prop("skipACL", "yesno", "no", kOn, "skip ACL checks (yes or no)"),
       prop("enableEagerACLCheck", "bool", "false", kOff,
            "check ACLs of writes before they are proposed"),
 
@@ -355,17 +355,17 @@ std::vector<KeyDecl> make_core_keys() {
       prop("datadir.autocreate", "bool", "true", kOff, "create missing data directories"),
       prop("db.autocreate", "bool", "true", kOff,
            "start with an empty database when none is found"),
-      prop("extendedTypesEnabled", "bool", "false", kOff, "enable TTL nodes"),
+      prop("extendedTypesEnabled", "bool", "false", kOn, "enable TTL nodes"),
       prop("emulate353TTLNodes", "bool", "false", kOff,
            "read TTL nodes as ZooKeeper 3.5.3 made them"),
-      prop("enforceQuota", "bool", "false", kOff, "reject writes that exceed hard quotas"),
+      prop("enforceQuota", "bool", "false", kOn, "reject writes that exceed hard quotas"),
       prop("closeSessionTxn.enabled", "bool", "true", kOff,
            "close-session transactions list the ephemerals they delete"),
-      zk("znode.container.checkIntervalMs", "int", "60000", kOff,
+      zk("znode.container.checkIntervalMs", "int", "60000", kOn,
          "ms between checks for empty container and expired TTL nodes"),
-      zk("znode.container.maxPerMinute", "int", "10000", kOff,
+      zk("znode.container.maxPerMinute", "int", "10000", kOn,
          "container and TTL nodes deleted per minute at most"),
-      zk("znode.container.maxNeverUsedIntervalMs", "long", "0", kOff,
+      zk("znode.container.maxNeverUsedIntervalMs", "long", "0", kOn,
          "ms after which a container that never had children is deleted; 0 = never"),
 
       // ---- watches ----
@@ -940,6 +940,11 @@ int64_t as_int(std::string_view value, bool decode) {
   return parse_java_integer(value, decode).value_or(0);
 }
 
+bool is_auth_provider_key(std::string_view key) {
+  if (key.starts_with(kZkPrefix)) key.remove_prefix(kZkPrefix.size());
+  return key.starts_with("authProvider.") && key.size() > std::string_view("authProvider.").size();
+}
+
 // Reads the paddock.* plugin keys (shared by plugin_choice and load).
 sdk::Status read_plugin_choice(const ConfigFile& file, PluginChoice& choice) {
   choice.plugin_dir.clear();
@@ -968,6 +973,28 @@ sdk::Status read_plugin_choice(const ConfigFile& file, PluginChoice& choice) {
     auto processors = parse_processors(e->value);
     if (!processors) return value_error(file.path(), *e, kProcessorsExpected, e->value);
     choice.processors = std::move(*processors);
+  }
+  // authProvider.<n>: the last line of each key counts; every named plugin is loaded once.
+  std::map<std::string, std::string> providers;
+  for (const Entry& e : file.entries()) {
+    if (!is_auth_provider_key(e.key)) continue;
+    std::string_view k = e.key;
+    if (k.starts_with(kZkPrefix)) k.remove_prefix(kZkPrefix.size());
+    providers[std::string(k)] = e.value;
+  }
+  choice.auth_providers.clear();
+  for (const auto& [key, value] : providers) {
+    std::string name = auth_plugin_for(value);
+    if (name.empty()) continue;
+    if (!is_plugin_name(name)) {
+      const Entry* e = file.find(key);
+      if (e == nullptr) e = file.find(std::string(kZkPrefix) + key);
+      return value_error(file.path(), *e, "an auth provider class or plugin name", value);
+    }
+    if (std::find(choice.auth_providers.begin(), choice.auth_providers.end(), name) ==
+        choice.auth_providers.end()) {
+      choice.auth_providers.push_back(name);
+    }
   }
   return sdk::Status::ok();
 }
@@ -1130,6 +1157,19 @@ const Entry* ConfigFile::find(std::string_view key) const {
 
 // ---- validation ----
 
+std::string auth_plugin_for(std::string_view value) {
+  value = java_trim(value);
+  size_t dot = value.rfind('.');
+  if (dot == std::string_view::npos) return std::string(value);  // a plugin name
+  std::string_view cls = value.substr(dot + 1);
+  constexpr std::string_view kSuffix = "AuthenticationProvider";
+  if (cls.ends_with(kSuffix)) cls.remove_suffix(kSuffix.size());
+  std::string name = lower(cls);
+  // Built into the server, or (SASL) not offered.
+  if (name == "digest" || name == "ip" || name == "sasl") return "";
+  return name;
+}
+
 sdk::Result<PluginChoice> plugin_choice(const ConfigFile& file) {
   PluginChoice choice;
   if (sdk::Status s = read_plugin_choice(file, choice); !s) return s;
@@ -1290,6 +1330,27 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
   }
   if (const Entry* e = get("readonlymode.enabled"); e != nullptr && *parse_bool(e->value)) {
     cfg.four_letter_words.insert("isro");
+    cfg.read_only_mode = true;
+  }
+
+  // ACLs and authentication.
+  if (const Entry* e = get("DigestAuthenticationProvider.superDigest")) cfg.super_digest = e->value;
+  if (const Entry* e = get("X509AuthenticationProvider.superUser")) cfg.x509_super_user = e->value;
+  if (const Entry* e = get("DigestAuthenticationProvider.enabled")) {
+    cfg.digest_auth_enabled = *parse_bool(e->value);
+  }
+  if (const Entry* e = get("skipACL")) cfg.skip_acl = e->value == "yes";
+  // Node types and quotas.
+  if (const Entry* e = get("extendedTypesEnabled")) cfg.extended_types_enabled = *parse_bool(e->value);
+  if (const Entry* e = get("enforceQuota")) cfg.enforce_quota = *parse_bool(e->value);
+  get_int("znode.container.checkIntervalMs", cfg.container_check_interval_ms);
+  get_int("znode.container.maxPerMinute", cfg.container_max_per_minute);
+  get_int("znode.container.maxNeverUsedIntervalMs", cfg.container_max_never_used_ms);
+  if (const Entry* e = get("znode.container.checkIntervalMs"); e && cfg.container_check_interval_ms <= 0) {
+    return value_error(path, *e, "a positive number of milliseconds", e->value);
+  }
+  if (const Entry* e = get("znode.container.maxPerMinute"); e && cfg.container_max_per_minute <= 0) {
+    return value_error(path, *e, "a positive number", e->value);
   }
 
   // AdminServer and the Prometheus provider's endpoint.
@@ -1328,6 +1389,13 @@ sdk::Result<ServerConfig> load(const ConfigFile& file,
   cfg.client_transport = choice.client_transport;
   cfg.secure_transport = choice.secure_transport;
   cfg.processors = choice.processors;
+  cfg.auth_providers = choice.auth_providers;
+  for (const Entry& e : entries) {
+    if (is_auth_provider_key(e.key) && auth_plugin_for(e.value).empty() &&
+        lower(e.value).find("sasl") != std::string::npos) {
+      warn(e, "SASL authentication is not offered by this server; the provider is ignored");
+    }
+  }
   if (const Entry* e = get("paddock.logLevel")) cfg.log_level = lower(e->value);
   if (const Entry* e = get("paddock.logFile")) cfg.log_file = e->value;
   get_int("paddock.ioThreads", cfg.io_threads);

@@ -106,6 +106,21 @@ struct ServerConfig {
   std::string metrics_provider_host = "0.0.0.0";
   int32_t metrics_provider_port = -1;
 
+  // ---- ACLs, node types, limits ----
+  // Auth plugins named by authProvider.<n> (ZooKeeper class names mapped to plugin names;
+  // the built-in digest and ip providers are not listed).
+  std::vector<std::string> auth_providers;
+  std::string super_digest;          // DigestAuthenticationProvider.superDigest
+  std::string x509_super_user;       // X509AuthenticationProvider.superUser
+  bool digest_auth_enabled = true;   // DigestAuthenticationProvider.enabled
+  bool skip_acl = false;             // skipACL=yes
+  bool extended_types_enabled = false;  // extendedTypesEnabled: TTL nodes
+  bool enforce_quota = false;           // enforceQuota: hard quotas reject writes
+  int32_t container_check_interval_ms = 60000;  // znode.container.checkIntervalMs
+  int32_t container_max_per_minute = 10000;     // znode.container.maxPerMinute
+  int64_t container_max_never_used_ms = 0;      // znode.container.maxNeverUsedIntervalMs
+  bool read_only_mode = false;          // readonlymode.enabled
+
   // ---- Paddock keys ----
   std::string plugin_dir;              // "" = <dir of the binary>/../lib/paddock/plugins
   std::string storage = "file";        // storage plugin name
@@ -132,6 +147,12 @@ struct ServerConfig {
 sdk::Result<ServerConfig> load(const ConfigFile& file,
                                const std::vector<sdk::ConfigKeyDecl>& plugin_keys = {});
 
+// The auth plugin an authProvider.<n> value names: ZooKeeper's class names map to plugin names
+// (org.apache.zookeeper.server.auth.X509AuthenticationProvider -> "x509"), a bare plugin name
+// is taken as it is; "" for the providers built into the server (digest, ip) and for SASL,
+// which Paddock does not offer.
+std::string auth_plugin_for(std::string_view value);
+
 // The plugin names a config selects, before plugins are loaded (so their keys can be known).
 struct PluginChoice {
   std::string plugin_dir;
@@ -139,6 +160,7 @@ struct PluginChoice {
   std::string client_transport;
   std::string secure_transport;  // "" when no secureClientPort is configured
   std::vector<std::string> processors;
+  std::vector<std::string> auth_providers;  // from authProvider.<n>, in key order
 };
 sdk::Result<PluginChoice> plugin_choice(const ConfigFile& file);
 

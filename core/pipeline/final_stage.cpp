@@ -91,12 +91,11 @@ void write_multi_end(Writer& w) {
   w.write_int(-1);
 }
 
-bool can(const server::ClientConnection* c, const std::vector<sdk::Acl>& acl, int32_t perm) {
+bool can(const server::ServerContext& ctx, const server::ClientConnection* c,
+         const std::vector<sdk::Acl>& acl, int32_t perm) {
   if (!c) return true;
-  for (const auto& a : acl) {
-    if ((a.perms & perm) && a.id.scheme == "world" && a.id.id == "anyone") return true;
-  }
-  return acl::allowed(acl, perm, c->auth_ids());
+  if (acl::world_allows(acl, perm)) return true;
+  return ctx.auth->allowed(acl, perm, c->auth_ids());
 }
 
 }  // namespace
@@ -249,7 +248,7 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
   auto readable = [&](const std::string& path, ErrorCode& err) -> const tree::Node* {
     const tree::Node* n = tree.find(path);
     if (!n) err = ErrorCode::kNoNode;
-    else if (!can(c, tree.acl_of(*n), sdk::perms::kRead)) err = ErrorCode::kNoAuth;
+    else if (!can(ctx_, c, tree.acl_of(*n), sdk::perms::kRead)) err = ErrorCode::kNoAuth;
     else return n;
     return nullptr;
   };
@@ -286,8 +285,7 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
       if (op.path.find('\0') != std::string::npos) return ErrorCode::kBadArguments;
       DataTree::ReadLock lk(tree);
       const tree::Node* n = tree.find(op.path);
-      // READ is checked only when the node exists; the watch is set even when it does not.
-      if (n && !can(c, tree.acl_of(*n), sdk::perms::kRead)) return ErrorCode::kNoAuth;
+      // ZooKeeper 3.8 checks no permission for exists; the watch is set even without a node.
       if (op.watch && c) tree.data_watches().add(op.path, c);
       if (!n) return ErrorCode::kNoNode;
       sdk::jute::write_stat(w, tree::client_stat(*n));
@@ -316,8 +314,8 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
       const tree::Node* n = tree.find(op.path);
       if (!n) return ErrorCode::kNoNode;
       const auto& acl = tree.acl_of(*n);
-      if (!can(c, acl, sdk::perms::kRead | sdk::perms::kAdmin)) return ErrorCode::kNoAuth;
-      bool admin = can(c, acl, sdk::perms::kAdmin);
+      if (!can(ctx_, c, acl, sdk::perms::kRead | sdk::perms::kAdmin)) return ErrorCode::kNoAuth;
+      bool admin = can(ctx_, c, acl, sdk::perms::kAdmin);
       w.write_int(static_cast<int32_t>(acl.size()));
       for (const auto& a : acl) {
         if (!admin && a.id.scheme == "digest") {
@@ -397,17 +395,29 @@ ErrorCode FinalStage::execute_read(Request& r, std::string& out) {
       return found ? ErrorCode::kOk : ErrorCode::kNoWatcher;
     }
     case OpCode::kWhoAmI: {
-      acl::Ids ids = c ? c->auth_ids() : acl::Ids{};
+      acl::Ids ids = acl::in_java_set_order(c ? c->auth_ids() : acl::Ids{});
       w.write_int(static_cast<int32_t>(ids.size()));
       for (const auto& id : ids) {
         w.write_string(id.scheme);
-        w.write_string(id.id);
+        w.write_string(ctx_.auth->user_name(id));
       }
       return ErrorCode::kOk;
     }
-    case OpCode::kAddWatch:
-      // Persistent watches are not offered yet.
-      return ErrorCode::kUnimplemented;
+    case OpCode::kAddWatch: {
+      // AddWatchRequest.mode: 0 persistent, 1 persistent-recursive; registered in both the
+      // data and child tables, whether or not the node exists; no permission is checked.
+      watch::WatchMode mode;
+      if (op.flags == 0) mode = watch::WatchMode::kPersistent;
+      else if (op.flags == 1) mode = watch::WatchMode::kPersistentRecursive;
+      else return ErrorCode::kMarshallingError;
+      if (c) {
+        DataTree::ReadLock lk(tree);
+        tree.data_watches().add(op.path, c, mode);
+        tree.child_watches().add(op.path, c, mode);
+      }
+      w.write_int(0);  // ErrorResponse{0}
+      return ErrorCode::kOk;
+    }
     default:
       return ErrorCode::kUnimplemented;
   }
@@ -438,6 +448,15 @@ ErrorCode FinalStage::set_watches(Request& r, bool v2) {
     if (!n) c->process(watch::EventType::kNodeDeleted, p);
     else if (n->stat.pzxid > req.relative_zxid) c->process(watch::EventType::kNodeChildrenChanged, p);
     else tree.child_watches().add(p, c);
+  }
+  // setWatches2: persistent kinds are restored as they were, without events.
+  for (const auto& p : req.persistent) {
+    tree.data_watches().add(p, c, watch::WatchMode::kPersistent);
+    tree.child_watches().add(p, c, watch::WatchMode::kPersistent);
+  }
+  for (const auto& p : req.persistent_recursive) {
+    tree.data_watches().add(p, c, watch::WatchMode::kPersistentRecursive);
+    tree.child_watches().add(p, c, watch::WatchMode::kPersistentRecursive);
   }
   return ErrorCode::kOk;
 }

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
 #include "server/client_connection.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
@@ -37,7 +39,14 @@ std::string parent_key(const std::string& path) {
 
 sdk::Decision PrepStage::process(sdk::RequestView& view) {
   auto& r = static_cast<Request&>(view);
-  if (r.rejected || !r.is_write()) return sdk::Decision::next();
+  if (r.rejected) return sdk::Decision::next();
+  if (ctx_.read_only.load(std::memory_order_relaxed) &&
+      (r.is_write() || r.type == OpCode::kSync) && r.type != OpCode::kCreateSession &&
+      r.type != OpCode::kCloseSession) {
+    // A read-only server (ZooKeeper's ReadOnlyRequestProcessor): no txn, no zxid.
+    return sdk::Decision::reject(sdk::ErrorCode::kNotReadOnly);
+  }
+  if (!r.is_write()) return sdk::Decision::next();
   if (!prep_write(r)) {
     // No zxid is left in this epoch: the leader is stepping down for a new election, and the
     // write did not happen (the client sees what it would see when the leader goes).
@@ -85,6 +94,7 @@ std::optional<PrepStage::ChangeRecord> PrepStage::find_record(const std::string&
   rec.stat = info->stat;
   rec.child_count = info->num_children;
   rec.acl = std::move(info->acl);
+  rec.data_length = info->data_length;
   return rec;
 }
 
@@ -132,10 +142,43 @@ void PrepStage::check_session(const Request& r) {
 
 void PrepStage::check_acl(const Request& r, const std::vector<sdk::Acl>& acl, int32_t perm) {
   if (!r.cnxn && r.origin == 0) return;  // server-internal requests act as the server itself
-  for (const auto& a : acl) {
-    if ((a.perms & perm) && a.id.scheme == "world" && a.id.id == "anyone") return;
+  if (acl::world_allows(acl, perm)) return;
+  if (!ctx_.auth->allowed(acl, perm, ids_of(r))) throw Fail{sdk::ErrorCode::kNoAuth};
+}
+
+void PrepStage::check_quota(const std::string& path, int64_t bytes_diff, int64_t count_diff) {
+  auto verdict = ctx_.tree.check_quota(path, bytes_diff, count_diff);
+  if (verdict.quota_path.empty()) return;
+  for (const auto& m : verdict.messages) spdlog::warn("{}", m);
+  if (verdict.hard && ctx_.config.enforce_quota) throw Fail{sdk::ErrorCode::kQuotaExceeded};
+}
+
+void PrepStage::prep_delete_container(Request& r, std::string& body) {
+  // ContainerManager's request: the path is the payload; no session or permission check.
+  Reader rd(r.payload);
+  std::string path = rd.read_string();
+  if (!rd.ok() || path.rfind('/') == std::string::npos || path.find('\0') != std::string::npos) {
+    throw Fail{sdk::ErrorCode::kBadArguments};
   }
-  if (!acl::allowed(acl, perm, ids_of(r))) throw Fail{sdk::ErrorCode::kNoAuth};
+  ChangeRecord node = record_for(path);
+  if (node.child_count > 0) throw Fail{sdk::ErrorCode::kNotEmpty};
+  if (is_normal_ephemeral(node.stat->ephemeral_owner)) throw Fail{sdk::ErrorCode::kBadVersion};
+  ChangeRecord parent = record_for(parent_key(path));
+  Writer w(body);
+  txn::write_delete(w, {path});
+  record_delete(path, r.txn_zxid, std::move(parent));
+}
+
+void PrepStage::record_delete(const std::string& path, Zxid zxid, ChangeRecord parent) {
+  parent.zxid = zxid;
+  parent.child_count--;
+  parent.stat->pzxid = zxid;
+  add_change(std::move(parent));
+  ChangeRecord gone;
+  gone.zxid = zxid;
+  gone.path = path;
+  gone.child_count = -1;
+  add_change(std::move(gone));
 }
 
 int32_t PrepStage::check_version(int32_t current, int32_t expected) {
@@ -162,9 +205,12 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
                         mode == sdk::CreateMode::kEphemeralSequential ||
                         mode == sdk::CreateMode::kPersistentSequentialWithTtl;
       bool container = mode == sdk::CreateMode::kContainer;
-      // TTL nodes need extended types, which this server does not enable yet.
-      if (ttl_mode) throw Fail{sdk::ErrorCode::kUnimplemented};
-      if (op.ttl >= 0) throw Fail{sdk::ErrorCode::kBadArguments};
+      // TTL nodes need extended types (zookeeper.extendedTypesEnabled); EphemeralType's TTL
+      // range is 1 .. 2^40-1 ms, and no other mode takes a TTL.
+      if (ttl_mode && !ctx_.config.extended_types_enabled) throw Fail{sdk::ErrorCode::kUnimplemented};
+      if (ttl_mode ? (op.ttl <= 0 || op.ttl > 0xFFFFFFFFFFLL) : op.ttl >= 0) {
+        throw Fail{sdk::ErrorCode::kBadArguments};
+      }
       check_session(r);
       std::string path = op.path;
       size_t last_slash = path.rfind('/');
@@ -172,7 +218,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
         throw Fail{sdk::ErrorCode::kBadArguments};
       }
       std::vector<sdk::Acl> acl = op.acl;
-      if (auto code = acl::fixup(acl, ids_of(r)); code != sdk::ErrorCode::kOk) {
+      if (auto code = ctx_.auth->fixup(acl, ids_of(r)); code != sdk::ErrorCode::kOk) {
         throw Fail{code};
       }
       ChangeRecord parent = record_for(parent_key(path));
@@ -189,17 +235,21 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
         throw Fail{sdk::ErrorCode::kNoChildrenForEphemerals};
       }
       int32_t new_cversion = parent_cversion + 1;
+      const int64_t data_length = op.data ? static_cast<int64_t>(op.data->size()) : 0;
+      check_quota(path, data_length, 1);
       txn::CreateTxn t;
       t.path = path;
       t.data = op.data;
       t.acl = acl;
       t.ephemeral = ephemeral;
       t.parent_cversion = new_cversion;
+      t.ttl = op.ttl;
       txn::write_create(w, static_cast<int32_t>(op.type), t);
       if (r.first_path.empty()) r.first_path = path;
 
       int64_t owner = 0;
       if (container) owner = sdk::kContainerEphemeralOwner;
+      else if (ttl_mode) owner = static_cast<int64_t>(sdk::kTtlMask | static_cast<uint64_t>(op.ttl));
       else if (ephemeral) owner = r.session_id;
       parent.zxid = zxid;
       parent.child_count++;
@@ -215,6 +265,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       s.ephemeral_owner = owner;
       node.stat = s;
       node.acl = std::make_shared<const std::vector<sdk::Acl>>(std::move(acl));
+      node.data_length = data_length;
       add_change(std::move(node));
       return static_cast<int32_t>(op.type);
     }
@@ -232,15 +283,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       check_version(node.stat->version, op.version);
       if (node.child_count > 0) throw Fail{sdk::ErrorCode::kNotEmpty};
       txn::write_delete(w, {path});
-      parent.zxid = zxid;
-      parent.child_count--;
-      parent.stat->pzxid = zxid;
-      add_change(std::move(parent));
-      ChangeRecord gone;
-      gone.zxid = zxid;
-      gone.path = path;
-      gone.child_count = -1;
-      add_change(std::move(gone));
+      record_delete(path, zxid, std::move(parent));
       return static_cast<int32_t>(OpCode::kDelete);
     }
     case OpCode::kSetData: {
@@ -248,8 +291,11 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       if (!tree::is_valid_path(op.path)) throw Fail{sdk::ErrorCode::kBadArguments};
       ChangeRecord node = record_for(op.path);
       check_acl(r, *node.acl, sdk::perms::kWrite);
+      const int64_t data_length = op.data ? static_cast<int64_t>(op.data->size()) : 0;
+      check_quota(op.path, data_length - node.data_length, 0);
       int32_t version = check_version(node.stat->version, op.version);
       txn::write_set_data(w, {op.path, op.data, version});
+      node.data_length = data_length;
       node.zxid = zxid;
       node.stat->version = version;
       node.stat->mtime = r.time;
@@ -261,7 +307,7 @@ int32_t PrepStage::op_to_txn(Request& r, const proto::OpRequest& op, std::string
       check_session(r);
       if (!tree::is_valid_path(op.path)) throw Fail{sdk::ErrorCode::kBadArguments};
       std::vector<sdk::Acl> acl = op.acl;
-      if (auto code = acl::fixup(acl, ids_of(r)); code != sdk::ErrorCode::kOk) {
+      if (auto code = ctx_.auth->fixup(acl, ids_of(r)); code != sdk::ErrorCode::kOk) {
         throw Fail{code};
       }
       ChangeRecord node = record_for(op.path);
@@ -387,6 +433,9 @@ bool PrepStage::prep_write(Request& r) {
       }
       case OpCode::kReconfig:
         throw Fail{sdk::ErrorCode::kReconfigDisabled};
+      case OpCode::kDeleteContainer:
+        prep_delete_container(r, body);
+        break;
       default: {
         Reader rd(r.payload);
         rd.set_max_length(ctx_.config.jute_max_buffer);

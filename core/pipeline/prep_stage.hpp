@@ -50,6 +50,7 @@ class PrepStage final : public sdk::Processor {
     std::optional<sdk::StatPersisted> stat;  // nullopt: deleted
     int32_t child_count = 0;
     tree::AclList acl;
+    int64_t data_length = 0;  // for quota checks
   };
   struct Undo {
     std::string path;
@@ -72,6 +73,12 @@ class PrepStage final : public sdk::Processor {
   void rollback(size_t undo_mark);
   void check_acl(const Request& r, const std::vector<sdk::Acl>& acl, int32_t perm);
   void check_session(const Request& r);
+  // Quotas (ZooKeeperServer.checkQuota): exceeded limits are logged; a hard one fails the
+  // write with QUOTAEXCEEDED when enforceQuota is set.
+  void check_quota(const std::string& path, int64_t bytes_diff, int64_t count_diff);
+  void prep_delete_container(Request& r, std::string& body);
+  // The pending changes of deleting `path`: gone, and one child fewer under `parent`.
+  void record_delete(const std::string& path, Zxid zxid, ChangeRecord parent);
   static acl::Ids ids_of(const Request& r);
   static int32_t check_version(int32_t current, int32_t expected);
 

@@ -173,7 +173,9 @@ void QuorumPeer::run() {
     set_state(sdk::PeerState::kLooking);
     services_.ctx.mode = "looking";
     auto start = std::chrono::steady_clock::now();
+    if (services_.looking_started) services_.looking_started();
     auto result = election_.look_for_leader();
+    if (services_.looking_ended) services_.looking_ended();
     if (stopping_) break;
     if (!result) {
       spdlog::warn("election failed: {}; trying again", result.status().message());

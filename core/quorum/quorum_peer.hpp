@@ -52,6 +52,10 @@ struct PeerServices {
       std::vector<std::pair<std::string, sdk::Processor*>>)> make_pipeline;
   // Closes every client connection (they reconnect, possibly elsewhere).
   std::function<void()> close_clients;
+  // Called when this peer starts and stops looking for a leader (read-only mode serves the
+  // local tree in between, when readonlymode.enabled is set). May be empty.
+  std::function<void()> looking_started;
+  std::function<void()> looking_ended;
 };
 
 class QuorumPeer final : public sdk::ElectionContext {

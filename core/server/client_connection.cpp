@@ -13,6 +13,7 @@
 #include "server/server_stats.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
+#include "util/wall_clock.hpp"
 
 namespace paddock::server {
 
@@ -31,11 +32,7 @@ int64_t steady_ns() {
       .count();
 }
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using util::wall_ms;
 
 // Request.isValid of ZooKeeper 3.8, less what a client may not send on its own.
 bool is_client_op(int32_t type) {
@@ -104,7 +101,10 @@ size_t ConnectionRegistry::size() const {
 
 ClientConnection::ClientConnection(ServerContext& ctx, std::shared_ptr<sdk::Connection> conn)
     : ctx_(ctx), conn_(std::move(conn)), established_ms_(wall_ms()) {
-  auth_.push_back({"ip", remote_ip()});
+  // ip:<address>, plus what auth plugins derive from the connection (x509: the subject of
+  // the TLS client certificate, read during the handshake that preceded this).
+  std::string subject = conn_->peer_certificate_subject();
+  auth_ = ctx_.auth->connection_ids({conn_->remote_address(), subject}, remote_ip());
 }
 
 ClientConnection::~ClientConnection() = default;
@@ -178,7 +178,7 @@ void ClientConnection::send_connect_response(int32_t timeout, int64_t session_id
   w.write_int(timeout);
   w.write_long(session_id);
   w.write_buffer(password);
-  if (!old_client_) w.write_bool(false);  // readOnly: this server is read-write
+  if (!old_client_) w.write_bool(ctx_.read_only.load());  // readOnly: a read-only server
   send_frame(frame);
 }
 
@@ -212,6 +212,10 @@ void ClientConnection::handle_connect(std::string_view frame) {
                                ctx_.config.max_session_timeout_ms);
   timeout_ms_ = timeout;
   auto self = shared_from_this();
+  if (ctx_.read_only.load()) {
+    handle_read_only_connect(req, timeout);
+    return;
+  }
   if (req.session_id == 0) {
     auto s = ctx_.sessions.create(timeout);
     {
@@ -266,6 +270,37 @@ void ClientConnection::handle_connect(std::string_view frame) {
     return;
   }
   s->owner = ctx_.my_id;
+  attach_session(s, timeout);
+}
+
+void ClientConnection::handle_read_only_connect(const proto::ConnectRequest& req, int32_t timeout) {
+  // A read-only server takes only clients that accept one, and keeps their sessions to
+  // itself (ZooKeeper's local sessions): sessions of the ensemble cannot be resumed here.
+  if (!req.read_only) {
+    spdlog::info("refusing session request from {}: this server is read-only and the client "
+                 "does not accept a read-only server", remote_address());
+    close();
+    return;
+  }
+  std::shared_ptr<session::Session> s;
+  if (req.session_id != 0) {
+    s = ctx_.sessions.get(req.session_id);
+    if (!s || !s->local.load() || req.password != session::password_for(req.session_id)) {
+      spdlog::info("refusing session 0x{:x} from {}: this server is read-only", req.session_id,
+                   remote_address());
+      close();
+      return;
+    }
+    std::shared_ptr<ClientConnection> previous;
+    {
+      std::lock_guard lk(s->mu);
+      previous = s->connection.lock();
+    }
+    if (previous && previous.get() != this) previous->close();
+  } else {
+    s = ctx_.sessions.create(timeout);
+    s->local = true;
+  }
   attach_session(s, timeout);
 }
 
@@ -346,6 +381,15 @@ void ClientConnection::handle_request(std::string_view frame, size_t wire_size) 
     case OpCode::kAuth:
       handle_auth(xid, body);
       return;
+    case OpCode::kCloseSession:
+      if (session_ && session_->local.load()) {
+        // A read-only server's own session: nothing to log or replicate.
+        ctx_.sessions.remove(session_->id);
+        send_header_only(xid, ctx_.tree.last_processed_zxid(), ErrorCode::kOk);
+        close_after_send();
+        return;
+      }
+      break;
     case OpCode::kSasl: {
       // No SASL is configured: refuse, as ZooKeeper does without a JAAS section.
       std::string out(4, '\0');
@@ -407,16 +451,11 @@ void ClientConnection::handle_auth(int32_t xid, std::string_view body) {
   r.read_int();  // type, unused
   std::string scheme = r.read_string();
   std::string auth = std::string(r.read_view());
-  ErrorCode err = ErrorCode::kOk;
-  if (!r.ok()) {
-    err = ErrorCode::kAuthFailed;
-  } else if (scheme == "digest") {
-    std::string id = acl::digest_id(auth);
+  ErrorCode err = ErrorCode::kAuthFailed;
+  if (r.ok()) {
+    std::string subject = conn_->peer_certificate_subject();
     std::lock_guard lk(auth_mu_);
-    sdk::Id entry{"digest", id};
-    if (std::find(auth_.begin(), auth_.end(), entry) == auth_.end()) auth_.push_back(entry);
-  } else {
-    err = ErrorCode::kAuthFailed;
+    err = ctx_.auth->authenticate(scheme, auth, {conn_->remote_address(), subject}, auth_);
   }
   send_header_only(xid, 0, err);
   if (err != ErrorCode::kOk) {
@@ -446,6 +485,12 @@ void ClientConnection::process(watch::EventType type, std::string_view path) {
   w.write_int(3);  // SyncConnected
   w.write_string(path);
   send_frame(frame);
+}
+
+bool ClientConnection::may_read(const std::vector<sdk::Acl>& acl) const {
+  if (acl::world_allows(acl, sdk::perms::kRead)) return true;
+  std::lock_guard lk(auth_mu_);
+  return ctx_.auth->allowed(acl, sdk::perms::kRead, auth_);
 }
 
 void ClientConnection::request_done(std::chrono::nanoseconds latency, sdk::Zxid zxid, OpCode op) {

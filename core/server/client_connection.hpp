@@ -24,6 +24,7 @@
 
 namespace paddock::session { struct Session; }
 namespace paddock::pipeline { struct Request; }
+namespace paddock::proto { struct ConnectRequest; }
 
 namespace paddock::server {
 
@@ -58,6 +59,7 @@ class ClientConnection final : public sdk::ConnectionHandler,
   // watch::Watcher (applying thread)
   void process(watch::EventType type, std::string_view path) override;
   int64_t watcher_session() const override { return session_id_.load(std::memory_order_relaxed); }
+  bool may_read(const std::vector<sdk::Acl>& acl) const override;
 
   // ---- replies (any thread) ----
   // `frame` starts with 4 bytes reserved for the length, which this fills in.
@@ -87,6 +89,7 @@ class ClientConnection final : public sdk::ConnectionHandler,
   bool handle_four_letter_word();
   void handle_connect(std::string_view frame);
   void finish_resume(int64_t id, int32_t timeout, bool valid);
+  void handle_read_only_connect(const proto::ConnectRequest& req, int32_t timeout);
   void attach_session(const std::shared_ptr<session::Session>& s, int32_t timeout);
   void handle_request(std::string_view frame, size_t wire_size);
   void handle_auth(int32_t xid, std::string_view body);

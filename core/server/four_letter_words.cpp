@@ -10,6 +10,8 @@
 #include "server/client_connection.hpp"
 #include "server/server_stats.hpp"
 #include "session/session_tracker.hpp"
+#include "tree/data_tree.hpp"
+#include "util/wall_clock.hpp"
 
 namespace paddock::server {
 namespace {
@@ -69,11 +71,7 @@ std::string date_of(int64_t epoch_ms) {
   return buf;
 }
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using util::wall_ms;
 
 std::string conf_text(ServerContext& ctx) {
   admin::ConfInfo c = admin::conf(ctx);
@@ -132,7 +130,7 @@ std::string dump_text(ServerContext& ctx) {
 
 std::string answer(ServerContext& ctx, std::string_view word, int64_t stmk_mask) {
   if (word == "ruok") return "imok";
-  if (word == "isro") return ctx.serving.load() ? "rw" : "null";
+  if (word == "isro") return !ctx.serving.load() ? "null" : ctx.read_only.load() ? "ro" : "rw";
   if (word == "gtmk") return std::to_string(admin::trace_mask());
   if (word == "stmk") {
     admin::set_trace_mask(stmk_mask);
@@ -150,7 +148,8 @@ std::string answer(ServerContext& ctx, std::string_view word, int64_t stmk_mask)
   }
   // The rest need a serving server.
   if (!ctx.serving.load()) return word == "hash" ? kNotServing : std::string(kNotServing) + "\n";
-  if (word == "srvr") return "Zookeeper version: " + admin::full_version() + "\n" + stats_block(ctx);
+  const char* ro_line = ctx.read_only.load() ? "READ-ONLY mode; serving only read-only clients\n" : "";
+  if (word == "srvr") return "Zookeeper version: " + admin::full_version() + "\n" + ro_line + stats_block(ctx);
   if (word == "stat") {
     std::string out = "Zookeeper version: " + admin::full_version() + "\nClients:\n";
     for (const auto& c : admin::connections(ctx)) out += connection_line(c, false) + "\n";

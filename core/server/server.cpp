@@ -3,11 +3,14 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "admin/admin_server.hpp"
+#include "acl/access.hpp"
 #include "pipeline/final_stage.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/prep_stage.hpp"
@@ -15,21 +18,19 @@
 #include "quorum/committed_log.hpp"
 #include "quorum/quorum_peer.hpp"
 #include "server/client_connection.hpp"
+#include "server/container_manager.hpp"
 #include "server/database.hpp"
 #include "server/server_context.hpp"
 #include "server/server_stats.hpp"
 #include "session/session_tracker.hpp"
 #include "tree/data_tree.hpp"
+#include "util/wall_clock.hpp"
 
 namespace paddock::server {
 
 namespace {
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using util::wall_ms;
 
 // Accepts client connections: enforces maxClientCnxns per address, then hands the
 // connection to a ClientConnection.
@@ -86,7 +87,10 @@ struct Server::Impl {
         prep(ctx),
         sync(ctx, [this] { database.roll_and_snapshot(); }),
         final_stage(ctx),
-        acceptor(ctx) {
+        acceptor(ctx),
+        auth_registry(acl::AuthRegistry::Settings{config.super_digest, config.x509_super_user,
+                                                  config.digest_auth_enabled, config.skip_acl}),
+        containers(ctx) {
     ctx.prep = &prep;
     ctx.sync = &sync;
     ctx.final_stage = &final_stage;
@@ -149,6 +153,51 @@ struct Server::Impl {
     if (metrics_endpoint) metrics_endpoint->stop();
   }
 
+  // ---- read-only mode (readonlymode.enabled) ----
+  // While the peer looks for a leader: after max(2000 ms, tickTime) it serves its local tree
+  // to clients that accept a read-only server, until the election ends.
+  void looking_started() {
+    if (!config.read_only_mode) return;
+    std::lock_guard lk(ro_mu);
+    ro_cancel = false;
+    ro_timer = std::thread([this] {
+      std::unique_lock lk2(ro_mu);
+      int64_t delay = std::max<int64_t>(2000, config.tick_time_ms);
+      if (ro_cv.wait_for(lk2, std::chrono::milliseconds(delay), [this] { return ro_cancel; })) return;
+      ro_pipeline = make_pipeline({{"prep", &prep}, {"sync", &sync}, {"final", &final_stage}});
+      ctx.read_only = true;
+      ctx.mode = "read-only";
+      ctx.active_pipeline.store(ro_pipeline.get(), std::memory_order_release);
+      ctx.serving = true;
+      spdlog::info("read-only mode: serving the local tree (zxid 0x{:x}) to read-only clients",
+                   tree.last_processed_zxid());
+    });
+  }
+
+  void looking_ended() {
+    std::thread timer;
+    {
+      std::lock_guard lk(ro_mu);
+      ro_cancel = true;
+      timer = std::move(ro_timer);
+    }
+    ro_cv.notify_all();
+    if (timer.joinable()) timer.join();
+    if (!ctx.read_only.load()) return;
+    spdlog::info("read-only mode ends: the election is over");
+    ctx.serving = false;
+    ctx.active_pipeline.store(nullptr, std::memory_order_release);
+    close_clients();
+    sync.drain();
+    ctx.read_only = false;
+    // Sessions made while read-only were this server's alone.
+    for (const auto& s : sessions.all()) {
+      if (s->local) sessions.remove(s->id);
+    }
+    std::lock_guard lk(ro_mu);
+    ro_pipeline.reset();
+  }
+
   config::ServerConfig config;
   std::optional<quorum::QuorumConfig> quorum;
   Plugins plugins;
@@ -168,6 +217,13 @@ struct Server::Impl {
   std::unique_ptr<quorum::QuorumPeer> peer;
   std::unique_ptr<sdk::Listener> listener;
   std::unique_ptr<sdk::Listener> secure_listener;
+  acl::AuthRegistry auth_registry;
+  ContainerManager containers;
+  std::mutex ro_mu;
+  std::condition_variable ro_cv;
+  bool ro_cancel = false;
+  std::thread ro_timer;
+  std::unique_ptr<pipeline::Pipeline> ro_pipeline;
   std::unique_ptr<admin::AdminServer> admin_server;      // declared last: stopped first
   std::unique_ptr<admin::AdminServer> metrics_endpoint;
   bool started = false;
@@ -182,6 +238,15 @@ sdk::Status Server::start() {
   Impl& m = *impl_;
   const auto& cfg = m.config;
   m.ctx.start_time_ms = wall_ms();
+  for (auto& a : m.plugins.auth) {
+    if (auto st = m.auth_registry.add(a.get(), a.descriptor().name); !st) return st;
+  }
+  m.ctx.auth = &m.auth_registry;
+  if (!m.plugins.auth.empty()) {
+    std::string schemes;
+    for (const auto& s : m.auth_registry.schemes()) schemes += (schemes.empty() ? "" : ", ") + s;
+    spdlog::info("ACL schemes: world, auth, super, {}", schemes);
+  }
 
   auto t0 = std::chrono::steady_clock::now();
   auto restored = m.database.restore();
@@ -226,6 +291,9 @@ sdk::Status Server::start() {
   }
   m.started = true;
 
+  // Empty containers and expired TTL nodes go where sessions are decided (it checks).
+  m.containers.start();
+
   if (!m.quorum) {
     m.standalone_pipeline = m.make_pipeline({{"prep", &m.prep}, {"sync", &m.sync}, {"final", &m.final_stage}});
     m.ctx.active_pipeline = m.standalone_pipeline.get();
@@ -250,7 +318,9 @@ sdk::Status Server::start() {
                                 [&m](std::vector<std::pair<std::string, sdk::Processor*>> core) {
                                   return m.make_pipeline(std::move(core));
                                 },
-                                [&m] { m.close_clients(); }};
+                                [&m] { m.close_clients(); },
+                                [&m] { m.looking_started(); },
+                                [&m] { m.looking_ended(); }};
   // The role plugin drives this peer only if it is not a participant (an observer).
   sdk::Role* role = m.quorum->is_observer() ? m.plugins.role.get() : nullptr;
   if (m.quorum->is_observer() && (!role || role->peer_type() != "observer")) {
@@ -273,7 +343,9 @@ void Server::stop() {
   m.ctx.serving = false;
   if (m.listener) m.listener->close();
   if (m.secure_listener) m.secure_listener->close();
+  m.containers.stop();
   if (m.peer) m.peer->stop();
+  m.looking_ended();
   m.sessions.stop();
   m.plugins.transport->stop();
   if (m.plugins.secure_transport) m.plugins.secure_transport->stop();

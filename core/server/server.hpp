@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "paddock/sdk/auth.hpp"
 #include "paddock/sdk/election.hpp"
 #include "paddock/sdk/processor.hpp"
 #include "paddock/sdk/role.hpp"
@@ -34,6 +35,7 @@ struct Plugins {
   plugin::Loaded<sdk::Election> election;
   plugin::Loaded<sdk::Transport> quorum_transport;
   plugin::Loaded<sdk::Role> role;  // when the ensemble has observers
+  std::vector<plugin::Loaded<sdk::AuthProvider>> auth;  // from authProvider.<n>
 };
 
 class Server {

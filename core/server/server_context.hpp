@@ -18,6 +18,7 @@ namespace paddock::session { class SessionTracker; }
 namespace paddock::pipeline { class Pipeline; class PrepStage; class SyncStage; class FinalStage; }
 namespace paddock::sdk { class Storage; }
 namespace paddock::quorum { class CommittedLog; }
+namespace paddock::acl { class AuthRegistry; const AuthRegistry& builtin_registry(); }
 
 namespace paddock::server {
 
@@ -36,6 +37,11 @@ struct ServerContext {
   pipeline::FinalStage* final_stage = nullptr;
   int64_t start_time_ms = 0;  // wall clock
   std::atomic<bool> serving{false};
+  // The ACL schemes and auth settings (built-in schemes only until the server sets its own).
+  const acl::AuthRegistry* auth = &acl::builtin_registry();
+  // Read-only mode (readonlymode.enabled): a partitioned ensemble member serving its local
+  // tree to clients that accept a read-only server; writes get NOTREADONLY.
+  std::atomic<bool> read_only{false};
 
   // ---- ensemble ----
   sdk::ServerId my_id = 0;  // 0 for a standalone server

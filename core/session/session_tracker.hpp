@@ -40,6 +40,9 @@ struct Session {
   // The server the session's client is connected to, as the leader knows it (its own id,
   // or the learner that created or revalidated it); 0 when unknown.
   std::atomic<int64_t> owner{0};
+  // Made by a read-only server for its own clients: never logged or replicated (ZooKeeper's
+  // local sessions), dropped when read-only mode ends.
+  std::atomic<bool> local{false};
 
   // Guards the fields below.
   std::mutex mu;
@@ -76,6 +79,9 @@ class SessionTracker {
   // Expiry runs only where sessions are decided (standalone, leader). Enabling it restarts
   // every session's clock, as a new leader does.
   void set_expiry(bool enabled);
+  // Whether this server decides sessions now (standalone, or leading). The container
+  // manager runs under the same condition.
+  bool expiry_enabled() const { return expiry_.load(); }
   // On a learner: the sessions touched since the last call, with their timeouts (sent to
   // the leader in PING replies).
   std::vector<std::pair<SessionId, int32_t>> take_touched();

@@ -20,6 +20,46 @@ bool is_ttl(int64_t owner) {
   return (static_cast<uint64_t>(owner) & sdk::kTtlMask) == sdk::kTtlMask;
 }
 
+constexpr std::string_view kLimitNode = "zookeeper_limits";
+constexpr std::string_view kStatNode = "zookeeper_stats";
+
+// StatsTrack: "count=N,bytes=M[,countHardLimit=..,byteHardLimit=..]" ('=' pairs separated
+// by ',' or ';'); a missing or empty value is -1.
+struct StatsTrack {
+  int64_t count = -1, bytes = -1, count_hard = -1, bytes_hard = -1;
+};
+
+StatsTrack parse_stats(std::string_view text) {
+  StatsTrack t;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t end = text.find_first_of(",;", i);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view pair = text.substr(i, end - i);
+    i = end + 1;
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = pair.substr(0, eq), value = pair.substr(eq + 1);
+    int64_t v = -1;
+    if (!value.empty()) {
+      try {
+        v = std::stoll(std::string(value));
+      } catch (...) {
+        continue;
+      }
+    }
+    if (key == "count") t.count = v;
+    else if (key == "bytes") t.bytes = v;
+    else if (key == "countHardLimit") t.count_hard = v;
+    else if (key == "byteHardLimit") t.bytes_hard = v;
+  }
+  return t;
+}
+
+std::string quota_node(std::string_view quota_path, std::string_view which) {
+  return std::string(kQuotaPath) + std::string(quota_path) + "/" + std::string(which);
+}
+
 }  // namespace
 
 Stat client_stat(const Node& node) {
@@ -124,7 +164,8 @@ std::optional<DataTree::NodeInfo> DataTree::node_info(std::string_view path) con
   std::shared_lock lk(mu_);
   const Node* n = find(path);
   if (!n) return std::nullopt;
-  return NodeInfo{n->stat, static_cast<int32_t>(n->children.size()), acl_list_of(*n)};
+  return NodeInfo{n->stat, static_cast<int32_t>(n->children.size()), acl_list_of(*n),
+                  static_cast<int64_t>(n->data.size())};
 }
 
 std::vector<std::string> DataTree::ephemerals_of(sdk::SessionId session) const {
@@ -158,6 +199,152 @@ int64_t DataTree::descendant_count(std::string_view path) const {
     }
   }
   return count;
+}
+
+std::vector<std::string> DataTree::expiry_candidates(int64_t now_ms,
+                                                    int64_t max_never_used_ms) const {
+  std::shared_lock lk(mu_);
+  std::vector<std::string> out;
+  for (const auto& path : containers_) {
+    const Node* n = find(path);
+    if (!n || !n->children.empty()) continue;
+    // cversion > 0: it had children once (a new container is not deleted before use).
+    if (n->stat.cversion > 0 ||
+        (max_never_used_ms != 0 && now_ms - n->stat.mtime > max_never_used_ms)) {
+      out.push_back(path);
+    }
+  }
+  for (const auto& path : ttls_) {
+    const Node* n = find(path);
+    if (!n || !n->children.empty()) continue;
+    auto ttl = static_cast<int64_t>(static_cast<uint64_t>(n->stat.ephemeral_owner) & ~sdk::kTtlMask);
+    if (ttl != 0 && now_ms - n->stat.mtime > ttl) out.push_back(path);
+  }
+  return out;
+}
+
+std::string DataTree::quota_prefix_locked(std::string_view path) const {
+  if (quota_paths_.empty() || path.size() <= 1) return "";
+  // Component by component, the longest quota'd prefix (ZooKeeper's PathTrie.findMaxPrefix).
+  std::string best;
+  size_t at = 0;
+  while (at < path.size()) {
+    size_t next = path.find('/', at + 1);
+    if (next == std::string_view::npos) next = path.size();
+    std::string_view prefix = path.substr(0, next);
+    if (quota_paths_.count(prefix)) best.assign(prefix);
+    at = next;
+  }
+  return best;
+}
+
+std::string DataTree::quota_prefix_of(std::string_view path) const {
+  std::shared_lock lk(mu_);
+  return quota_prefix_locked(path);
+}
+
+DataTree::QuotaVerdict DataTree::check_quota(std::string_view path, int64_t bytes_diff,
+                                             int64_t count_diff) const {
+  std::shared_lock lk(mu_);
+  QuotaVerdict v;
+  std::string prefix = quota_prefix_locked(path);
+  if (prefix.empty()) return v;
+  const Node* limit_node = find(quota_node(prefix, kLimitNode));
+  if (!limit_node) return v;
+  StatsTrack limits = parse_stats(limit_node->data);
+  bool check_count = count_diff != 0 && (limits.count > -1 || limits.count_hard > -1);
+  bool check_bytes = bytes_diff != 0 && (limits.bytes > -1 || limits.bytes_hard > -1);
+  if (!check_count && !check_bytes) return v;
+  const Node* stat_node = find(quota_node(prefix, kStatNode));
+  if (!stat_node) return v;
+  StatsTrack current = parse_stats(stat_node->data);
+  v.quota_path = prefix;
+  // ZooKeeper checks the hard limit when one is set, else the soft one.
+  auto check = [&](std::string_view what, std::string_view limit_name, int64_t now, int64_t soft,
+                   int64_t hard_limit) {
+    bool hard = hard_limit > -1;
+    int64_t limit = hard ? hard_limit : soft;
+    if (now <= limit) return;
+    v.messages.push_back("Quota exceeded: " + prefix + " [current " + std::string(what) + "=" +
+                         std::to_string(now) + ", " + (hard ? "hard" : "soft") +
+                         std::string(limit_name) + "=" + std::to_string(limit) + "]");
+    v.hard = v.hard || hard;
+  };
+  if (check_count) {
+    check("count", "CountLimit", current.count + count_diff, limits.count, limits.count_hard);
+  }
+  if (check_bytes) {
+    check("bytes", "ByteLimit", current.bytes + bytes_diff, limits.bytes, limits.bytes_hard);
+  }
+  if (v.messages.empty()) v.quota_path.clear();
+  return v;
+}
+
+void DataTree::update_quota_stat(const std::string& quota_path, int64_t bytes_diff,
+                                 int64_t count_diff) {
+  Node* n = find_mut(quota_node(quota_path, kStatNode));
+  if (!n) return;
+  StatsTrack t = parse_stats(n->data);
+  std::string text = "count=" + std::to_string(t.count + count_diff) +
+                     ",bytes=" + std::to_string(t.bytes + bytes_diff);
+  data_size_ += static_cast<int64_t>(text.size()) - static_cast<int64_t>(n->data.size());
+  n->data = std::move(text);
+  n->data_null = false;
+}
+
+void DataTree::recount_quota(const std::string& quota_path) {
+  Node* stat = find_mut(quota_node(quota_path, kStatNode));
+  if (!stat) return;
+  int64_t count = 0, bytes = 0;
+  std::vector<std::string> stack{quota_path};
+  while (!stack.empty()) {
+    std::string p = std::move(stack.back());
+    stack.pop_back();
+    const Node* n = find(p);
+    if (!n) continue;
+    ++count;
+    bytes += static_cast<int64_t>(n->data.size());
+    for (const auto& c : n->children) stack.push_back(p == "/" ? "/" + c : p + "/" + c);
+  }
+  std::string text = "count=" + std::to_string(count) + ",bytes=" + std::to_string(bytes);
+  data_size_ += static_cast<int64_t>(text.size()) - static_cast<int64_t>(stat->data.size());
+  stat->data = std::move(text);
+  stat->data_null = false;
+}
+
+void DataTree::on_quota_node_created(std::string_view path) {
+  std::string_view parent = parent_of(path);
+  if (!parent.starts_with(kQuotaPath) || parent.size() <= kQuotaPath.size()) return;
+  std::string quota_path(parent.substr(kQuotaPath.size()));
+  std::string_view name = basename_of(path);
+  if (name == kLimitNode) quota_paths_.insert(quota_path);
+  if (name == kStatNode) recount_quota(quota_path);
+}
+
+void DataTree::on_quota_node_deleted(std::string_view path) {
+  std::string_view parent = parent_of(path);
+  if (!parent.starts_with(kQuotaPath) || parent.size() <= kQuotaPath.size()) return;
+  if (basename_of(path) == kLimitNode) {
+    auto it = quota_paths_.find(parent.substr(kQuotaPath.size()));
+    if (it != quota_paths_.end()) quota_paths_.erase(it);
+  }
+}
+
+void DataTree::setup_quotas() {
+  // Every zookeeper_limits node under /zookeeper/quota names a quota; recount its stats.
+  quota_paths_.clear();
+  std::string prefix = std::string(kQuotaPath) + "/";
+  std::vector<std::string> found;
+  for (const auto& [path, node] : nodes_) {
+    if (path.starts_with(prefix) && basename_of(path) == kLimitNode) {
+      std::string_view parent = parent_of(path);
+      found.emplace_back(parent.substr(kQuotaPath.size()));
+    }
+  }
+  for (auto& q : found) {
+    quota_paths_.insert(q);
+    recount_quota(q);
+  }
 }
 
 size_t DataTree::node_count() const {
@@ -358,9 +545,16 @@ ErrorCode DataTree::create_node(std::string_view path, std::optional<std::string
   }
   if (out) *out = client_stat(*node);
   digest_add(path, *node);
+  int64_t bytes = static_cast<int64_t>(node->data.size());
   nodes_.emplace(std::string(path), std::move(node));
-  data_watches_.trigger(path, EventType::kNodeCreated);
-  child_watches_.trigger(parent_path, EventType::kNodeChildrenChanged);
+  if (path.starts_with(kQuotaPath)) on_quota_node_created(path);
+  if (!quota_paths_.empty()) {
+    std::string prefix = quota_prefix_locked(path);
+    if (!prefix.empty()) update_quota_stat(prefix, bytes, 1);
+  }
+  // Events are filtered by READ permission: the new node's ACL, and its parent's.
+  data_watches_.trigger(path, EventType::kNodeCreated, &acl);
+  child_watches_.trigger(parent_path, EventType::kNodeChildrenChanged, &acl_of(*parent));
   return ErrorCode::kOk;
 }
 
@@ -372,6 +566,7 @@ ErrorCode DataTree::delete_node(std::string_view path, Zxid zxid) {
   auto handle = nodes_.extract(it);
   std::string key = std::move(handle.key());
   std::unique_ptr<Node> node = std::move(handle.mapped());
+  AclList node_acl = acl_list_of(*node);  // kept alive past the release, for the events
   acls_.release(node->acl_ref);
   data_size_ -= static_cast<int64_t>(key.size() + node->data.size());
   std::string_view p(key);
@@ -394,11 +589,16 @@ ErrorCode DataTree::delete_node(std::string_view path, Zxid zxid) {
       if (ei->second.empty()) ephemerals_.erase(ei);
     }
   }
+  if (p.starts_with(kQuotaPath)) on_quota_node_deleted(p);
+  if (!quota_paths_.empty()) {
+    std::string prefix = quota_prefix_locked(p);
+    if (!prefix.empty()) update_quota_stat(prefix, -static_cast<int64_t>(node->data.size()), -1);
+  }
   std::vector<watch::Watcher*> fired;
-  data_watches_.trigger(p, EventType::kNodeDeleted, &fired);
-  child_watches_.trigger(p, EventType::kNodeDeleted, nullptr, &fired);
+  data_watches_.trigger(p, EventType::kNodeDeleted, node_acl.get(), &fired);
+  child_watches_.trigger(p, EventType::kNodeDeleted, node_acl.get(), nullptr, &fired);
   child_watches_.trigger(parent_path.empty() ? std::string_view("/") : parent_path,
-                         EventType::kNodeChildrenChanged);
+                         EventType::kNodeChildrenChanged, parent ? &acl_of(*parent) : nullptr);
   return ErrorCode::kOk;
 }
 
@@ -407,6 +607,7 @@ ErrorCode DataTree::set_data(std::string_view path, std::optional<std::string> d
   Node* n = find_mut(path);
   if (!n) return ErrorCode::kNoNode;
   digest_remove(path, *n);
+  int64_t old_bytes = static_cast<int64_t>(n->data.size());
   data_size_ -= static_cast<int64_t>(n->data.size());
   n->data_null = !data.has_value();
   n->data = data ? std::move(*data) : std::string();
@@ -416,7 +617,13 @@ ErrorCode DataTree::set_data(std::string_view path, std::optional<std::string> d
   n->stat.mzxid = zxid;
   digest_add(path, *n);
   if (out) *out = client_stat(*n);
-  data_watches_.trigger(path, EventType::kNodeDataChanged);
+  if (!quota_paths_.empty()) {
+    std::string prefix = quota_prefix_locked(path);
+    if (!prefix.empty()) {
+      update_quota_stat(prefix, static_cast<int64_t>(n->data.size()) - old_bytes, 0);
+    }
+  }
+  data_watches_.trigger(path, EventType::kNodeDataChanged, &acl_of(*n));
   return ErrorCode::kOk;
 }
 
@@ -510,6 +717,7 @@ void DataTree::clear_locked() {
   ephemerals_.clear();
   containers_.clear();
   ttls_.clear();
+  quota_paths_.clear();
   data_size_ = 0;
   digest_ = 0;
 }
@@ -587,6 +795,7 @@ sdk::Status DataTree::Loader::finish() {
     }
   }
   tree_.acls_.purge_unused();
+  tree_.setup_quotas();
   return sdk::Status::ok();
 }
 

@@ -80,6 +80,7 @@ class DataTree {
     StatPersisted stat;
     int32_t num_children = 0;
     AclList acl;
+    int64_t data_length = 0;
   };
   std::optional<NodeInfo> node_info(std::string_view path) const;
   // Paths of the ephemerals a session owns.
@@ -88,6 +89,22 @@ class DataTree {
   std::vector<std::pair<sdk::SessionId, std::vector<std::string>>> all_ephemerals() const;
   // Number of descendants of `path` (getAllChildrenNumber); -1 if there is no such node.
   int64_t descendant_count(std::string_view path) const;
+  // Containers and TTL nodes due for deletion at wall-clock `now_ms` (ContainerManager's
+  // getCandidates): empty containers that had children (or, with `max_never_used_ms` > 0,
+  // that are older than it), empty TTL nodes whose mtime is more than their TTL ago.
+  std::vector<std::string> expiry_candidates(int64_t now_ms, int64_t max_never_used_ms) const;
+
+  // ---- quotas (/zookeeper/quota/<path>/zookeeper_limits and zookeeper_stats) ----
+  // What a write would do to the quota covering `path` (ZooKeeperServer.checkQuota): the
+  // quota's path and one line per limit passed (soft or hard); `hard` if a hard limit is.
+  struct QuotaVerdict {
+    std::string quota_path;  // "" when no quota covers `path` or nothing is passed
+    std::vector<std::string> messages;
+    bool hard = false;
+  };
+  QuotaVerdict check_quota(std::string_view path, int64_t bytes_diff, int64_t count_diff) const;
+  // The longest quota'd path that is `path` or one of its ancestors; "" if none.
+  std::string quota_prefix_of(std::string_view path) const;
 
   // ---- writes ----
   // Applies one txn entry: header plus body (`body` positioned after the header).
@@ -139,6 +156,13 @@ class DataTree {
   ErrorCode set_acl(std::string_view path, const std::vector<sdk::Acl>& acl, int32_t version,
                     Stat* out);
   void kill_session(sdk::SessionId session, const std::vector<std::string>& listed, Zxid zxid);
+  // Quota bookkeeping (the caller holds the exclusive lock).
+  std::string quota_prefix_locked(std::string_view path) const;
+  void update_quota_stat(const std::string& quota_path, int64_t bytes_diff, int64_t count_diff);
+  void recount_quota(const std::string& quota_path);
+  void on_quota_node_created(std::string_view path);
+  void on_quota_node_deleted(std::string_view path);
+  void setup_quotas();
   void add_system_nodes();
   void clear_locked();
   // ZooKeeper's DigestCalculator: CRC-32 of path, data and stat fields; 0 under /zookeeper/.
@@ -155,6 +179,7 @@ class DataTree {
   std::unordered_map<sdk::SessionId, std::set<std::string>> ephemerals_;
   std::set<std::string> containers_;
   std::set<std::string> ttls_;
+  std::set<std::string, std::less<>> quota_paths_;  // paths with a zookeeper_limits node
   int64_t data_size_ = 0;
   uint64_t digest_ = 0;  // wraps around, as ZooKeeper's long sum
   std::atomic<Zxid> last_processed_zxid_{0};

@@ -4,35 +4,81 @@
 
 namespace paddock::watch {
 
-void WatchManager::add(std::string_view path, Watcher* w) {
+namespace {
+
+// The parent of "/a/b" is "/a"; of "/a" it is "/"; "/" has none.
+bool parent_path(std::string_view& path) {
+  if (path.size() <= 1) return false;
+  size_t slash = path.rfind('/');
+  path = slash == 0 ? path.substr(0, 1) : path.substr(0, slash);
+  return true;
+}
+
+}  // namespace
+
+void WatchManager::add(std::string_view path, Watcher* w, WatchMode mode) {
   std::lock_guard lk(mu_);
   auto it = by_path_.find(path);
-  if (it == by_path_.end()) it = by_path_.emplace(std::string(path), std::vector<Watcher*>{}).first;
+  if (it == by_path_.end()) it = by_path_.emplace(std::string(path), std::vector<Entry>{}).first;
   auto& list = it->second;
-  if (std::find(list.begin(), list.end(), w) != list.end()) return;
-  list.push_back(w);
+  auto pos = std::find_if(list.begin(), list.end(), [w](const Entry& e) { return e.watcher == w; });
+  if (pos != list.end()) {
+    if (pos->mode == WatchMode::kPersistentRecursive) --recursive_;
+    if (mode == WatchMode::kPersistentRecursive) ++recursive_;
+    pos->mode = mode;
+    return;
+  }
+  list.push_back({w, mode});
+  if (mode == WatchMode::kPersistentRecursive) ++recursive_;
   by_watcher_[w].emplace(path);
   ++count_;
 }
 
-void WatchManager::trigger(std::string_view path, EventType type, std::vector<Watcher*>* fired,
-                           const std::vector<Watcher*>* suppress) {
+void WatchManager::trigger(std::string_view path, EventType type, const std::vector<sdk::Acl>* acl,
+                           std::vector<Watcher*>* fired, const std::vector<Watcher*>* suppress) {
   std::lock_guard lk(mu_);
-  auto it = by_path_.find(path);
-  if (it == by_path_.end()) return;
-  std::vector<Watcher*> list = std::move(it->second);
-  by_path_.erase(it);
-  count_ -= list.size();
-  for (Watcher* w : list) {
-    auto wi = by_watcher_.find(w);
-    if (wi != by_watcher_.end()) {
-      auto pi = wi->second.find(path);
-      if (pi != wi->second.end()) wi->second.erase(pi);
-      if (wi->second.empty()) by_watcher_.erase(wi);
+  if (by_path_.empty()) return;
+  std::vector<Watcher*> reached;
+  auto reach = [&reached](Watcher* w) {
+    if (std::find(reached.begin(), reached.end(), w) == reached.end()) reached.push_back(w);
+  };
+  std::string_view at = path;
+  bool at_parent = false;
+  for (;;) {
+    auto it = by_path_.find(at);
+    if (it != by_path_.end()) {
+      auto& list = it->second;
+      for (size_t i = 0; i < list.size();) {
+        Entry& e = list[i];
+        if (e.mode == WatchMode::kPersistentRecursive) {
+          if (type != EventType::kNodeChildrenChanged) reach(e.watcher);
+        } else if (!at_parent) {
+          reach(e.watcher);
+          if (e.mode == WatchMode::kStandard) {
+            Watcher* w = e.watcher;
+            list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
+            --count_;
+            auto wi = by_watcher_.find(w);
+            if (wi != by_watcher_.end()) {
+              auto pi = wi->second.find(at);
+              if (pi != wi->second.end()) wi->second.erase(pi);
+            }
+            continue;
+          }
+        }
+        ++i;
+      }
+      if (list.empty()) by_path_.erase(it);
     }
-    if (suppress && std::find(suppress->begin(), suppress->end(), w) != suppress->end()) continue;
-    w->process(type, path);
+    // Ancestors matter only while someone watches recursively.
+    if (recursive_ == 0 || !parent_path(at)) break;
+    at_parent = true;
+  }
+  for (Watcher* w : reached) {
     if (fired) fired->push_back(w);
+    if (suppress && std::find(suppress->begin(), suppress->end(), w) != suppress->end()) continue;
+    if (acl && !w->may_read(*acl)) continue;
+    w->process(type, path);
   }
 }
 
@@ -40,7 +86,8 @@ bool WatchManager::contains(std::string_view path, Watcher* w) const {
   std::lock_guard lk(mu_);
   auto it = by_path_.find(path);
   if (it == by_path_.end()) return false;
-  return std::find(it->second.begin(), it->second.end(), w) != it->second.end();
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [w](const Entry& e) { return e.watcher == w; });
 }
 
 bool WatchManager::remove(std::string_view path, Watcher* w) {
@@ -48,8 +95,9 @@ bool WatchManager::remove(std::string_view path, Watcher* w) {
   auto it = by_path_.find(path);
   if (it == by_path_.end()) return false;
   auto& list = it->second;
-  auto pos = std::find(list.begin(), list.end(), w);
+  auto pos = std::find_if(list.begin(), list.end(), [w](const Entry& e) { return e.watcher == w; });
   if (pos == list.end()) return false;
+  if (pos->mode == WatchMode::kPersistentRecursive) --recursive_;
   list.erase(pos);
   --count_;
   if (list.empty()) by_path_.erase(it);
@@ -57,7 +105,6 @@ bool WatchManager::remove(std::string_view path, Watcher* w) {
   if (wi != by_watcher_.end()) {
     auto pi = wi->second.find(path);
     if (pi != wi->second.end()) wi->second.erase(pi);
-    if (wi->second.empty()) by_watcher_.erase(wi);
   }
   return true;
 }
@@ -70,8 +117,9 @@ void WatchManager::remove_watcher(Watcher* w) {
     auto it = by_path_.find(path);
     if (it == by_path_.end()) continue;
     auto& list = it->second;
-    auto pos = std::find(list.begin(), list.end(), w);
+    auto pos = std::find_if(list.begin(), list.end(), [w](const Entry& e) { return e.watcher == w; });
     if (pos != list.end()) {
+      if (pos->mode == WatchMode::kPersistentRecursive) --recursive_;
       list.erase(pos);
       --count_;
     }
@@ -83,6 +131,11 @@ void WatchManager::remove_watcher(Watcher* w) {
 size_t WatchManager::watch_count() const {
   std::lock_guard lk(mu_);
   return count_;
+}
+
+size_t WatchManager::recursive_count() const {
+  std::lock_guard lk(mu_);
+  return recursive_;
 }
 
 size_t WatchManager::path_count() const {
@@ -109,7 +162,7 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> WatchManager::by_path(
   std::vector<std::pair<std::string, std::vector<int64_t>>> out;
   for (const auto& [path, list] : by_path_) {
     std::vector<int64_t> ids;
-    for (Watcher* w : list) ids.push_back(w->watcher_session());
+    for (const Entry& e : list) ids.push_back(e.watcher->watcher_session());
     out.emplace_back(path, std::move(ids));
   }
   return out;

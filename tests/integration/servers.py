@@ -107,10 +107,12 @@ class Server:
 
     Config keys: tickTime (default 2000), and anything in `extra` (dict, written in order,
     a value of None drops the key). `fourlw` is the 4lw.commands.whitelist value (None = omit).
+    `jvm_flags` (ZooKeeper only) are added to the java command line; `settings()` below turns
+    one dict of ZooKeeper settings into both forms.
     """
 
     def __init__(self, kind, workdir, tick_time=2000, extra=None, fourlw="*", port=None,
-                 log_level=None, config_text=None, storage=None, data_dir=None):
+                 log_level=None, config_text=None, storage=None, data_dir=None, jvm_flags=None):
         if kind not in ALL_TARGETS:
             raise ValueError(kind)
         self.kind = kind
@@ -129,6 +131,9 @@ class Server:
         self.proc = None
         self.starts = 0
         self.config_text = config_text   # if given, written verbatim instead of generated
+        # ZooKeeper only: extra JVM options, e.g. "-Dzookeeper.extendedTypesEnabled=true" (many
+        # of ZooKeeper's settings are system properties read before or apart from zoo.cfg)
+        self.jvm_flags = list(jvm_flags or [])
         self.write_config()
 
     # ------------------------------------------------------------ config
@@ -164,7 +169,7 @@ class Server:
         if self.kind == "zookeeper":
             return ["java", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                     "-Dzookeeper.root.logger=INFO,CONSOLE",
-                    "-Dzookeeper.log.dir=" + str(self.workdir),
+                    "-Dzookeeper.log.dir=" + str(self.workdir), *self.jvm_flags,
                     "-cp", ZK_CLASSPATH, ZK_MAIN, str(self.cfg_path)]
         return [str(paddock_binary()), str(self.cfg_path)]
 
@@ -268,3 +273,33 @@ class Server:
 
     def __repr__(self):
         return f"<{self.kind} {self.hosts} {self.workdir}>"
+
+
+# ZooKeeper settings that Apache ZooKeeper reads as Java system properties under these names
+# (zoo.cfg cannot set them reliably: some are read before the file, or without the
+# "zookeeper." prefix its parser adds), with the zoo.cfg key Paddock reads for each.
+_JVM_PROPERTY = {
+    "extendedTypesEnabled": "zookeeper.extendedTypesEnabled",
+    "enforceQuota": "zookeeper.enforceQuota",
+    "DigestAuthenticationProvider.superDigest": "zookeeper.DigestAuthenticationProvider.superDigest",
+    "X509AuthenticationProvider.superUser": "zookeeper.X509AuthenticationProvider.superUser",
+    "skipACL": "zookeeper.skipACL",
+    "znode.container.checkIntervalMs": "znode.container.checkIntervalMs",
+    "znode.container.maxPerMinute": "znode.container.maxPerMinute",
+    "znode.container.maxNeverUsedIntervalMs": "znode.container.maxNeverUsedIntervalMs",
+    "jute.maxbuffer": "jute.maxbuffer",
+    "readonlymode.enabled": "readonlymode.enabled",
+}
+
+
+def settings(kind, values):
+    """Server keyword arguments giving a server of `kind` the ZooKeeper settings `values`
+    (dict of setting -> value): JVM -D flags for ZooKeeper where it reads a system property,
+    zoo.cfg keys otherwise (and always, for Paddock)."""
+    extra, flags = {}, []
+    for key, value in values.items():
+        if kind == "zookeeper" and key in _JVM_PROPERTY:
+            flags.append(f"-D{_JVM_PROPERTY[key]}={value}")
+        else:
+            extra[key] = value
+    return {"extra": extra, "jvm_flags": flags} if kind == "zookeeper" else {"extra": extra}

@@ -302,3 +302,77 @@ def test_shipped_tls_cfg_serves_tls(make_server, tmp_path):
     finally:
         zk.stop()
         zk.close()
+
+
+# ---------------------------------------------------------------- x509 ACLs
+
+CLIENT_SUBJECT = "CN=client,O=Paddock Test"
+CLIENT2_SUBJECT = "CN=client2,O=Paddock Test"
+
+
+@pytest.fixture(scope="module")
+def x509_server(certs, tmp_path_factory):
+    """A TLS server with ZooKeeper's x509 provider named by its class (authProvider.1), and
+    client2's certificate as the x509 super user."""
+    reason = servers.unavailable_reason("paddock")
+    if reason:
+        pytest.skip(reason)
+    plugins = servers.build_dir() / "lib" / "paddock" / "plugins"
+    for name in ("paddock-transport-tls.so", "paddock-auth-x509.so"):
+        if not (plugins / name).exists():
+            pytest.skip(f"{name} not built")
+    secure_port = servers.free_port()
+    srv = servers.Server("paddock", tmp_path_factory.mktemp("x509-server"), extra={
+        "secureClientPort": secure_port,
+        "secureClientPortAddress": servers.HOST,
+        "ssl.keyStore.location": certs / "server.pem",
+        "ssl.trustStore.location": certs / "ca.pem",
+        "ssl.clientAuth": "need",
+        "authProvider.1": "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+        "X509AuthenticationProvider.superUser": "CN=admin,O=Nobody",
+    })
+    srv.secure_port = secure_port
+    srv.start()
+    yield srv
+    srv.stop()
+    srv.cleanup_data()
+
+
+def test_x509_acl_admits_only_the_right_certificate(x509_server, certs, make_client):
+    from kazoo.exceptions import InvalidACLError, NoAuthError
+    from kazoo.security import ACL, Id, Permissions
+
+    def client(identity):
+        c = tls_client(x509_server, certs, identity)
+        c.start(timeout=15)
+        return c
+
+    one, two = client("client"), client("client2")
+    plain = make_client(x509_server)
+    try:
+        only_one = [ACL(Permissions.ALL, Id("x509", CLIENT_SUBJECT))]
+        one.create("/x509-only", b"secret", acl=only_one)
+        assert one.get("/x509-only")[0] == b"secret"
+        one.set("/x509-only", b"changed")
+        for other in (two, plain):
+            with pytest.raises(NoAuthError):
+                other.get("/x509-only")
+            with pytest.raises(NoAuthError):
+                other.set("/x509-only", b"x")
+        # `auth` expands to the connection's certificate identity
+        two.create("/x509-auth", b"", acl=[ACL(Permissions.ALL, Id("auth", ""))])
+        acl, _ = two.get_acls("/x509-auth")
+        assert [(a.id.scheme, a.id.id) for a in acl] == [("x509", CLIENT2_SUBJECT)]
+        with pytest.raises(NoAuthError):
+            one.get("/x509-auth")
+        # ids that are not distinguished names are refused
+        with pytest.raises(InvalidACLError):
+            one.create("/x509-bad", b"", acl=[ACL(Permissions.ALL, Id("x509", "not a dn"))])
+        # a plain connection has no x509 identity: `auth` has nothing to expand to
+        with pytest.raises(InvalidACLError):
+            plain.create("/x509-none", b"", acl=[ACL(Permissions.ALL, Id("auth", ""))])
+        one.delete("/x509-only")
+    finally:
+        for c in (one, two):
+            c.stop()
+            c.close()

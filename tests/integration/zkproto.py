@@ -26,8 +26,21 @@ OP_GETCHILDREN2 = 12
 OP_CHECK = 13
 OP_MULTI = 14
 OP_CREATE2 = 15
+OP_CHECKWATCHES = 17
+OP_REMOVEWATCHES = 18
+OP_CREATECONTAINER = 19
+OP_CREATETTL = 21
+OP_MULTIREAD = 22
+OP_AUTH = 100
 OP_SETWATCHES = 101
+OP_GETEPHEMERALS = 103
+OP_GETALLCHILDRENNUMBER = 104
+OP_SETWATCHES2 = 105
+OP_ADDWATCH = 106
+OP_WHOAMI = 107
 OP_CLOSE = -11
+
+XID_AUTH = -4
 
 XID_NOTIFICATION = -1
 XID_PING = -2
@@ -44,7 +57,15 @@ NOCHILDRENFOREPHEMERALS = -108
 NODEEXISTS = -110
 NOTEMPTY = -111
 SESSIONEXPIRED = -112
+NOAUTH = -102
 INVALIDACL = -114
+AUTHFAILED = -115
+NOTREADONLY = -119
+NOWATCHER = -121
+QUOTAEXCEEDED = -125
+
+# ACL permission bits (ZooDefs.Perms)
+READ, WRITE, CREATE, DELETE, ADMIN, ALL = 1, 2, 4, 8, 16, 31
 
 # Watcher event types
 EV_CREATED = 1
@@ -185,6 +206,35 @@ def check_body(path, version):
 def setwatches_body(relative_zxid, data=(), exist=(), child=()):
     return (p_long(relative_zxid) + p_string_vector(list(data)) + p_string_vector(list(exist))
             + p_string_vector(list(child)))
+
+
+def createttl_body(path, data=b"", acls=OPEN_ACL, flags=5, ttl=1000):
+    return p_string(path) + p_buffer(data) + p_acls(acls) + p_int(flags) + p_long(ttl)
+
+
+def setwatches2_body(relative_zxid, data=(), exist=(), child=(), persistent=(), recursive=()):
+    return (p_long(relative_zxid) + p_string_vector(data) + p_string_vector(exist)
+            + p_string_vector(child) + p_string_vector(persistent) + p_string_vector(recursive))
+
+
+def auth_body(scheme, auth):
+    return p_int(0) + p_string(scheme) + p_buffer(auth)
+
+
+def multi_body(ops):
+    """ops: (opcode, request body) pairs of a multi (or multiRead) request."""
+    out = b""
+    for op, body in ops:
+        out += p_int(op) + p_bool(False) + p_int(-1) + body
+    return out + p_int(-1) + p_bool(True) + p_int(-1)
+
+
+def multiread_body(ops):
+    """ops: (OP_GETDATA | OP_GETCHILDREN, path) pairs."""
+    out = b""
+    for op, path in ops:
+        out += p_int(op) + p_bool(False) + p_int(-1) + p_string(path)
+    return out + p_int(-1) + p_bool(True) + p_int(-1)
 
 
 def connect_body(timeout_ms, session_id=0, passwd=b"\x00" * 16, last_zxid=0, read_only=False,
@@ -361,8 +411,8 @@ class RawClient:
         rep = self.call(OP_SETACL, p_string(path) + p_acls(acls) + p_int(version))
         return rep.err, (Reader(rep.body).stat() if rep.err == OK else None)
 
-    def ping(self):
-        xid = self.send_request(OP_PING, b"", xid=XID_PING)
+    def _reply_to(self, xid, what):
+        """The reply with `xid`, collecting the events that come before it."""
         deadline = time.monotonic() + self.timeout
         while True:
             rep = self.read_reply(max(0.01, deadline - time.monotonic()))
@@ -370,11 +420,84 @@ class RawClient:
                 self.events.append(parse_event(rep.body))
                 continue
             if rep.xid != xid:
-                raise ProtocolError(f"unexpected xid {rep.xid} while waiting for ping reply")
+                raise ProtocolError(f"unexpected xid {rep.xid} while waiting for {what} reply")
             return rep
+
+    def ping(self):
+        return self._reply_to(self.send_request(OP_PING, b"", xid=XID_PING), "ping")
 
     def close_session(self):
         return self.call(OP_CLOSE, b"")
+
+    def add_auth(self, scheme, auth):
+        """addauth: the reply (xid -4) comes straight from the connection handler."""
+        xid = self.send_request(OP_AUTH, auth_body(scheme, auth), xid=XID_AUTH)
+        return self._reply_to(xid, "auth").err
+
+    def get_acl(self, path):
+        rep = self.call(OP_GETACL, p_string(path))
+        if rep.err != OK:
+            return rep.err, None
+        r = Reader(rep.body)
+        return rep.err, (r.acls(), r.stat())
+
+    def whoami(self):
+        rep = self.call(OP_WHOAMI, b"")
+        if rep.err != OK:
+            return rep.err, None
+        r = Reader(rep.body)
+        return rep.err, [(r.string(), r.string()) for _ in range(r.int())]
+
+    def add_watch(self, path, mode):
+        rep = self.call(OP_ADDWATCH, p_string(path) + p_int(mode))
+        return rep.err, rep.body
+
+    def remove_watches(self, path, kind):
+        return self.call(OP_REMOVEWATCHES, p_string(path) + p_int(kind)).err, None
+
+    def check_watches(self, path, kind):
+        return self.call(OP_CHECKWATCHES, p_string(path) + p_int(kind)).err, None
+
+    def get_ephemerals(self, prefix):
+        rep = self.call(OP_GETEPHEMERALS, p_string(prefix))
+        return rep.err, (sorted(Reader(rep.body).strings()) if rep.err == OK else None)
+
+    def get_all_children_number(self, path):
+        rep = self.call(OP_GETALLCHILDRENNUMBER, p_string(path))
+        return rep.err, (Reader(rep.body).int() if rep.err == OK else None)
+
+    def create_container(self, path, data=b"", acls=OPEN_ACL, flags=4):
+        rep = self.call(OP_CREATECONTAINER, create_body(path, data, acls, flags))
+        if rep.err != OK:
+            return rep.err, None
+        r = Reader(rep.body)
+        return rep.err, (r.string(), r.stat())
+
+    def create_ttl(self, path, data=b"", ttl=1000, flags=5, acls=OPEN_ACL):
+        rep = self.call(OP_CREATETTL, createttl_body(path, data, acls, flags, ttl))
+        if rep.err != OK:
+            return rep.err, None
+        r = Reader(rep.body)
+        return rep.err, (r.string(), r.stat())
+
+    def multi_read(self, ops):
+        """Results as (type, err-or-payload) per op."""
+        rep = self.call(OP_MULTIREAD, multiread_body(ops))
+        if rep.err != OK:
+            return rep.err, None
+        r = Reader(rep.body)
+        out = []
+        while True:
+            t, done, err = r.int(), r.bool(), r.int()
+            if done:
+                break
+            if t == -1:
+                out.append(("error", r.int()))
+            elif t == OP_GETDATA:
+                out.append(("data", r.buffer(), r.stat()))
+            else:
+                out.append(("children", sorted(r.strings())))
+        return rep.err, out
 
 
 def connect(host, port, timeout_ms=10000, io_timeout=5.0, **kw):

@@ -42,3 +42,61 @@ TEST(Access, FixupRejectsEmptyAndUnknownAndExpandsAuth) {
   EXPECT_EQ(acl::fixup(dup, {}), ErrorCode::kOk);
   EXPECT_EQ(dup.size(), 1u);
 }
+
+TEST(AuthRegistry, SuperDigestGrantsSuperAlongsideTheDigestId) {
+  acl::AuthRegistry::Settings settings;
+  settings.super_digest = acl::digest_id("super:secret");
+  acl::AuthRegistry registry(settings);
+  acl::Ids ids{{"ip", "127.0.0.1"}};
+  EXPECT_EQ(registry.authenticate("digest", "super:secret", {"127.0.0.1:1", ""}, ids),
+            ErrorCode::kOk);
+  EXPECT_EQ(ids, (acl::Ids{{"ip", "127.0.0.1"}, {"super", ""}, {"digest", settings.super_digest}}));
+  std::vector<sdk::Acl> closed{{sdk::perms::kRead, {"digest", "other:x"}}};
+  EXPECT_TRUE(registry.allowed(closed, sdk::perms::kAdmin, ids));
+  // the same credentials again add nothing; a wrong password is an ordinary digest id
+  EXPECT_EQ(registry.authenticate("digest", "super:secret", {"127.0.0.1:1", ""}, ids),
+            ErrorCode::kOk);
+  EXPECT_EQ(ids.size(), 3u);
+  acl::Ids other;
+  registry.authenticate("digest", "super:wrong", {"127.0.0.1:1", ""}, other);
+  EXPECT_EQ(other, (acl::Ids{{"digest", acl::digest_id("super:wrong")}}));
+}
+
+TEST(AuthRegistry, UnknownSchemeFailsAndSkipAclAdmitsAll) {
+  acl::AuthRegistry registry;
+  acl::Ids ids;
+  EXPECT_EQ(registry.authenticate("x509", "", {"127.0.0.1:1", ""}, ids), ErrorCode::kAuthFailed);
+  EXPECT_TRUE(ids.empty());
+  std::vector<sdk::Acl> closed{{sdk::perms::kRead, {"digest", "u:h"}}};
+  EXPECT_FALSE(registry.allowed(closed, sdk::perms::kRead, {}));
+  acl::AuthRegistry::Settings skip;
+  skip.skip_acl = true;
+  EXPECT_TRUE(acl::AuthRegistry(skip).allowed(closed, sdk::perms::kRead, {}));
+}
+
+TEST(AuthRegistry, DigestDisabledMakesDigestIdsInvalidAndInert) {
+  acl::AuthRegistry::Settings settings;
+  settings.digest_enabled = false;
+  acl::AuthRegistry registry(settings);
+  std::vector<sdk::Acl> digest{{sdk::perms::kAll, {"digest", "u:h"}}};
+  EXPECT_EQ(registry.fixup(digest, {}), ErrorCode::kInvalidAcl);
+  EXPECT_FALSE(registry.allowed(digest, sdk::perms::kRead, {{"digest", "u:h"}}));
+}
+
+TEST(Access, IdentitiesInZooKeepersHashSetOrder) {
+  // ZooKeeper 3.8 answers whoAmI for these two with digest first (a differential test saw it).
+  acl::Ids ids{{"ip", "127.0.0.1"}, {"digest", "u1:fpT/y03U+EjItKZOSLGvjnJlyng="}};
+  EXPECT_EQ(acl::in_java_set_order(ids),
+            (acl::Ids{{"digest", "u1:fpT/y03U+EjItKZOSLGvjnJlyng="}, {"ip", "127.0.0.1"}}));
+}
+
+TEST(Access, IpPatternsAreIpv4AsZooKeeperParsesThem) {
+  EXPECT_TRUE(acl::is_valid_ip_pattern("10.0.0.0/8"));
+  EXPECT_TRUE(acl::is_valid_ip_pattern("10.0.0.1"));
+  EXPECT_FALSE(acl::is_valid_ip_pattern("10.0.0.256"));
+  EXPECT_FALSE(acl::is_valid_ip_pattern("10.0.0.0/33"));
+  EXPECT_FALSE(acl::is_valid_ip_pattern("::1"));
+  EXPECT_TRUE(acl::ip_matches("10.200.3.4", "10.0.0.0/8"));
+  EXPECT_FALSE(acl::ip_matches("11.0.0.1", "10.0.0.0/8"));
+  EXPECT_TRUE(acl::ip_matches("192.168.1.1", "0.0.0.0/0"));
+}

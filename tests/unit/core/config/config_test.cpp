@@ -605,14 +605,14 @@ TEST(ConfigIgnored, CollectedInFileOrderWithLines) {
       "admin.enableServer=false\n"
       "metricsProvider.className=org.example.Metrics\n"
       "ssl.quorum.keyStore.location=/k.jks\n"
-      "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+      "enableEagerACLCheck=true\n"
       "reconfigEnabled=true\n");
   std::vector<std::pair<std::string, int>> got;
   for (const Entry& e : cfg.ignored) got.emplace_back(e.key, e.line);
   // The last line of a repeated key is the one reported. ssl.quorum.* (quorum TLS),
   // admin.enableServer and metricsProvider.className (an unknown provider class is a
   // warning) are acted on, so they are not in the list.
-  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"authProvider.1", 10},
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"enableEagerACLCheck", 10},
                                                            {"reconfigEnabled", 11}}));
   EXPECT_EQ(cfg.ignored.back().value, "true");
   EXPECT_EQ(cfg.warnings, (std::vector<std::string>{
@@ -800,9 +800,10 @@ server.3=zk3.example.com:2888:3888:observer;2181
   EXPECT_EQ(cfg.admin_server_port, 8081);
   EXPECT_EQ(cfg.metrics_provider_host, "0.0.0.0");
   EXPECT_EQ(cfg.metrics_provider_port, 7000);
-  // secureClientPort, the ensemble keys, admin.* and metricsProvider.className / httpPort are
-  // acted on; metricsProvider.exportJvmInfo is not.
-  EXPECT_EQ(cfg.ignored.size(), 10u);
+  // secureClientPort, the ensemble keys, admin.*, metricsProvider.className / httpPort,
+  // authProvider.x509 and skipACL are acted on; metricsProvider.exportJvmInfo is not.
+  EXPECT_EQ(cfg.ignored.size(), 8u);
+  EXPECT_EQ(cfg.auth_providers, std::vector<std::string>{"x509"});
 }
 
 // ---------------------------------------------------------------- the key table
@@ -873,7 +874,19 @@ TEST(ConfigKeyTable, ActedOnKeysAreExactlyThese) {
                                                "admin.forceHttps",
                                                "metricsProvider.className",
                                                "metricsProvider.httpHost",
-                                               "metricsProvider.httpPort"}));
+                                               "metricsProvider.httpPort",
+
+                                               "authProvider.",
+                                               "DigestAuthenticationProvider.enabled",
+                                               "DigestAuthenticationProvider.superDigest",
+                                               "X509AuthenticationProvider.superUser",
+                                               "skipACL",
+                                               "extendedTypesEnabled",
+                                               "enforceQuota",
+                                               "znode.container.checkIntervalMs",
+                                               "znode.container.maxPerMinute",
+                                               "znode.container.maxNeverUsedIntervalMs",
+                                               "readonlymode.enabled"}));
 }
 
 TEST(ConfigKeyTable, EveryKeyIsAcceptedWithItsDefault) {
