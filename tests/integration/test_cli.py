@@ -249,13 +249,7 @@ def test_acls_and_addauth(cli, pd, make_client):
         assert zk.get_acls(p)[0][0].perms == 15
 
 
-@pytest.mark.parametrize("kind", [
-    "zookeeper",
-    pytest.param("paddock", marks=pytest.mark.xfail(strict=True, reason=(
-        "server gap, not the CLI's: Paddock's whoAmI reply lists the connection's ids in the "
-        "order they were added (ip first) and digest ids as 'u:hash'; ZooKeeper 3.8 lists "
-        "digest first and reports the user name (AuthenticationProvider.getUserName)"))),
-])
+@pytest.mark.parametrize("kind", ["zookeeper", "paddock"])
 def test_whoami_after_addauth(cli, make_server, kind):
     srv = make_server(kind)
     assert cli.ok(srv, "whoami") == "Auth scheme: User\nip: 127.0.0.1\n"
@@ -264,12 +258,7 @@ def test_whoami_after_addauth(cli, make_server, kind):
     assert out == "Auth scheme: User\ndigest: u\nip: 127.0.0.1\n"
 
 
-@pytest.mark.parametrize("kind", [
-    "zookeeper",
-    pytest.param("paddock", marks=pytest.mark.xfail(strict=True, reason=(
-        "server gap, not the CLI's: Paddock answers createTTL with Unimplemented "
-        "(extendedTypesEnabled is accepted but not acted on yet)"))),
-])
+@pytest.mark.parametrize("kind", ["zookeeper", "paddock"])
 def test_create_ttl(cli, make_server, make_client, kind):
     """create -t sends createTTL; the server must have TTL nodes on (extendedTypesEnabled)."""
     srv = make_server(kind, extra={"extendedTypesEnabled": "true"})
