@@ -38,9 +38,7 @@ void SyncStage::reset_snapshot_threshold() {
 sdk::Status SyncStage::start(sdk::ProcessorContext&) {
   std::lock_guard lk(mu_);
   stopping_ = false;
-  log_done_ = false;
-  if (!log_thread_.joinable()) log_thread_ = std::thread([this] { run_log(); });
-  if (!apply_thread_.joinable()) apply_thread_ = std::thread([this] { run_apply(); });
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   return {};
 }
 
@@ -50,10 +48,7 @@ void SyncStage::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  // The log thread finishes what is queued, then the apply thread what it was handed.
-  if (log_thread_.joinable()) log_thread_.join();
-  apply_cv_.notify_all();
-  if (apply_thread_.joinable()) apply_thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 size_t SyncStage::queued() const {
@@ -83,24 +78,10 @@ void SyncStage::enqueue_action(std::function<void()> action) {
   push(std::move(item));
 }
 
-void SyncStage::enqueue_apply(std::function<void()> action) {
-  Item item;
-  item.then = std::move(action);
-  {
-    std::lock_guard lk(mu_);
-    std::vector<Item> batch;
-    batch.push_back(std::move(item));
-    applying_.push_back(std::move(batch));
-  }
-  apply_cv_.notify_one();
-}
-
 void SyncStage::drain() {
   std::unique_lock lk(mu_);
-  if (!log_thread_.joinable()) return;
-  idle_cv_.wait(lk, [this] {
-    return queue_.empty() && !log_busy_ && applying_.empty() && !apply_busy_;
-  });
+  if (!thread_.joinable()) return;
+  idle_cv_.wait(lk, [this] { return queue_.empty() && !busy_; });
 }
 
 void SyncStage::enter_session_queue(Request& r) {
@@ -148,19 +129,15 @@ void SyncStage::complete(Request& r) {
   }
 }
 
-void SyncStage::run_log() {
+void SyncStage::run() {
   std::vector<Item> batch;
   for (;;) {
     {
       std::unique_lock lk(mu_);
-      log_busy_ = false;
-      if (queue_.empty() && applying_.empty() && !apply_busy_) idle_cv_.notify_all();
+      busy_ = false;
+      if (queue_.empty()) idle_cv_.notify_all();
       cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) {
-        log_done_ = true;
-        apply_cv_.notify_all();
-        return;
-      }
+      if (queue_.empty() && stopping_) return;
       // At most maxBatchSize items per fsync, as ZooKeeper's SyncRequestProcessor.
       size_t take = std::min(queue_.size(), static_cast<size_t>(std::max(1, ctx_.config.max_batch_size)));
       if (take == queue_.size()) {
@@ -170,7 +147,7 @@ void SyncStage::run_log() {
                      std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(take)));
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
       }
-      log_busy_ = true;
+      busy_ = true;
     }
     bool appended = false;
     for (const Item& item : batch) {
@@ -206,35 +183,6 @@ void SyncStage::run_log() {
                                   std::chrono::steady_clock::now() - commit_start).count());
       }
     }
-    {
-      std::lock_guard lk(mu_);
-      applying_.push_back(std::move(batch));
-    }
-    apply_cv_.notify_one();
-    batch = std::vector<Item>();
-    if (logged_since_snapshot_ >= snapshot_threshold_ ||
-        (size_threshold_ > 0 && logged_bytes_since_snapshot_ >= size_threshold_)) {
-      logged_since_snapshot_ = 0;
-      logged_bytes_since_snapshot_ = 0;
-      reset_snapshot_threshold();
-      if (snapshot_) snapshot_();  // rolls the log (this thread appends) and snapshots aside
-    }
-  }
-}
-
-void SyncStage::run_apply() {
-  std::vector<Item> batch;
-  for (;;) {
-    {
-      std::unique_lock lk(mu_);
-      apply_busy_ = false;
-      if (queue_.empty() && !log_busy_ && applying_.empty()) idle_cv_.notify_all();
-      apply_cv_.wait(lk, [this] { return !applying_.empty() || log_done_; });
-      if (applying_.empty()) return;  // the log thread is done and nothing is left
-      batch = std::move(applying_.front());
-      applying_.pop_front();
-      apply_busy_ = true;
-    }
     for (Item& item : batch) {
       if (item.request) {
         item.request->pipeline->resume(*item.request);
@@ -243,6 +191,13 @@ void SyncStage::run_apply() {
       }
     }
     batch.clear();
+    if (logged_since_snapshot_ >= snapshot_threshold_ ||
+        (size_threshold_ > 0 && logged_bytes_since_snapshot_ >= size_threshold_)) {
+      logged_since_snapshot_ = 0;
+      logged_bytes_since_snapshot_ = 0;
+      reset_snapshot_threshold();
+      if (snapshot_) snapshot_();
+    }
   }
 }
 

@@ -1,21 +1,16 @@
-// Sync: makes transactions durable and applies them, on two threads. Work is queued here in
-// order. The log thread takes a batch, appends every transaction in it to the log and
-// commits them with one fsync (group commit), then hands the batch to the apply thread and
-// starts on the next one; so one batch's fsync overlaps the previous batch's apply. The apply
-// thread walks each batch in order:
+// Sync: the one thread that makes transactions durable and applies them. Work is queued
+// here in order; the thread takes a batch, appends every transaction in it to the log,
+// commits them with one fsync (group commit), then walks the batch in order:
 //   - a client request is resumed into the rest of its pipeline (commit wait, final), which
-//     runs on the apply thread: writes are applied to the tree in zxid order by this one thread;
+//     runs on this same thread;
 //   - a replicated transaction (a learner's PROPOSAL) runs its completion (the ACK);
-//   - an action runs (a SYNC to answer, an INFORM to apply).
-// Actions that need no durability ordering (counting an ACK, applying a COMMIT) can go
-// straight to the apply thread.
+//   - an action runs (a COMMIT to apply, a SYNC to answer, an ACK to count).
 // The stage also keeps ZooKeeper's per-session order: a read waits behind the session's
 // earlier writes and is answered right after the last of them.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <random>
@@ -44,12 +39,8 @@ class SyncStage final : public sdk::Processor {
   // Logs a transaction that has no client request here (a learner's copy of a proposal);
   // `durable` runs on the sync thread once it is on disk.
   void enqueue_txn(sdk::Zxid zxid, std::string txn, std::function<void()> durable);
-  // Runs `action` on the apply thread after everything queued before it is durable and
-  // handled.
+  // Runs `action` on the sync thread after everything queued before it.
   void enqueue_action(std::function<void()> action);
-  // Runs `action` on the apply thread soon, after what the apply thread already has, without
-  // waiting for the log (an ACK to count, a COMMIT to apply).
-  void enqueue_apply(std::function<void()> action);
   // Blocks until everything queued so far has been handled.
   void drain();
 
@@ -71,8 +62,7 @@ class SyncStage final : public sdk::Processor {
     std::function<void()> then;  // after a bare txn is durable, or an action
   };
   void push(Item item);
-  void run_log();
-  void run_apply();
+  void run();
   void reset_snapshot_threshold();
 
   server::ServerContext& ctx_;
@@ -80,15 +70,10 @@ class SyncStage final : public sdk::Processor {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
-  std::vector<Item> queue_;          // for the log thread
-  std::deque<std::vector<Item>> applying_;  // batches for the apply thread, in order
-  std::condition_variable apply_cv_;
-  bool log_busy_ = false;
-  bool apply_busy_ = false;
+  std::vector<Item> queue_;
+  bool busy_ = false;
   bool stopping_ = false;
-  bool log_done_ = false;
-  std::thread log_thread_;
-  std::thread apply_thread_;
+  std::thread thread_;
   int64_t logged_since_snapshot_ = 0;
   int64_t snapshot_threshold_ = 0;
   int64_t logged_bytes_since_snapshot_ = 0;

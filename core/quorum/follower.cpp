@@ -321,16 +321,14 @@ void Follower::handle(QuorumPacket& p) {
             }
           }
           auto self = shared_from_this();
-          {
-            std::lock_guard plk(pending_mu_);
-            for (auto& t : sync_txns_) {
-              if (!t.committed) {
-                pending_.push_back({t.zxid, t.bytes, false});
-                newleader_acks_.push_back(t.zxid);
-              }
-            }
+          for (auto& t : sync_txns_) {
+            bool committed = t.committed;
+            Zxid z = t.zxid;
+            std::string bytes = t.bytes;
+            svc.sync.enqueue_txn(t.zxid, std::move(t.bytes), [this, self, committed, z, bytes]() mutable {
+              if (!committed) pending_.push_back({z, std::move(bytes), false});
+            });
           }
-          for (auto& t : sync_txns_) svc.sync.enqueue_txn(t.zxid, std::move(t.bytes), nullptr);
           sync_txns_.clear();
           int64_t epoch = new_epoch_;
           svc.sync.enqueue_action([this, self, epoch] {
@@ -362,8 +360,7 @@ void Follower::handle(QuorumPacket& p) {
           svc.sync.enqueue_action([this, self, epoch] {
             send(make_packet(packet::kAck, sdk::make_zxid(epoch, 0)));
             // The proposals persisted at NEWLEADER are acknowledged now (ZooKeeper 3.8.5+).
-            for (sdk::Zxid z : newleader_acks_) send(make_packet(packet::kAck, z));
-            newleader_acks_.clear();
+            for (const auto& t : pending_) send(make_packet(packet::kAck, t.zxid));
             PeerServices& s = peer_.services();
             s.prep.reset(s.tree.last_processed_zxid());
             peer_.set_vote_epoch(epoch);
@@ -385,19 +382,17 @@ void Follower::handle(QuorumPacket& p) {
           auto self = shared_from_this();
           Zxid z = p.zxid;
           std::string bytes = p.data.value_or(std::string());
-          {
-            // Known at once, so its COMMIT can be applied even before our own fsync ends.
-            std::lock_guard plk(pending_mu_);
-            pending_.push_back({z, bytes, false});
-          }
-          // Acknowledged once it is durable here.
-          svc.sync.enqueue_txn(z, std::move(bytes), [this, self, z] { send(make_packet(packet::kAck, z)); });
+          std::string copy = bytes;
+          svc.sync.enqueue_txn(z, std::move(copy), [this, self, z, bytes]() mutable {
+            pending_.push_back({z, std::move(bytes), false});
+            send(make_packet(packet::kAck, z));
+          });
           return;
         }
         case packet::kCommit: {
           auto self = shared_from_this();
           Zxid z = p.zxid;
-          svc.sync.enqueue_apply([this, self, z] { apply_commit(z); });
+          svc.sync.enqueue_action([this, self, z] { apply_commit(z); });
           return;
         }
         case packet::kPing: {
@@ -412,9 +407,8 @@ void Follower::handle(QuorumPacket& p) {
           return;
         }
         case packet::kSync: {
-          // After the COMMITs before it, which go the same way.
           auto self = shared_from_this();
-          svc.sync.enqueue_apply([this, self] { answer_sync(); });
+          svc.sync.enqueue_action([this, self] { answer_sync(); });
           return;
         }
         case packet::kRevalidate: {
@@ -492,17 +486,14 @@ void Follower::revalidate(sdk::SessionId id, int32_t timeout, std::function<void
 }
 
 void Follower::apply_commit(Zxid zxid) {
-  Txn t;
-  {
-    std::lock_guard plk(pending_mu_);
-    if (pending_.empty() || pending_.front().zxid != zxid) {
-      std::string oldest = pending_.empty() ? std::string("(none)") : hex(pending_.front().zxid);
-      fail("COMMIT " + hex(zxid) + " does not match the oldest pending proposal " + oldest);
-      return;
-    }
-    t = std::move(pending_.front());
-    pending_.pop_front();
+  PeerServices& svc = peer_.services();
+  if (pending_.empty() || pending_.front().zxid != zxid) {
+    fail("COMMIT " + hex(zxid) + " does not match the oldest pending proposal " +
+         (pending_.empty() ? std::string("(none)") : hex(pending_.front().zxid)));
+    return;
   }
+  Txn t = std::move(pending_.front());
+  pending_.pop_front();
   apply_committed(zxid, std::move(t.bytes));
 }
 
@@ -551,7 +542,6 @@ void Follower::answer_sync() {
 
 void Follower::settle() {
   PeerServices& svc = peer_.services();
-  std::lock_guard plk(pending_mu_);
   for (auto& t : pending_) {
     sdk::jute::TxnHeader h;
     svc.final_stage.apply_txn(t.bytes, nullptr, h);
@@ -559,7 +549,6 @@ void Follower::settle() {
     svc.committed_log.add(t.zxid, t.bytes);
   }
   pending_.clear();
-  newleader_acks_.clear();
   std::lock_guard lk(waiters_mu_);
   sync_waiters_.clear();  // the requests themselves go with their sessions' queues
   for (auto& [id, done] : revalidations_) {

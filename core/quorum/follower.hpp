@@ -94,11 +94,8 @@ class Follower final : public sdk::ConnectionHandler,
   std::unique_ptr<class SnapLoad> snap_load_;
   sdk::Zxid snap_zxid_ = 0;
 
-  // Proposals waiting for their COMMIT (added as they arrive, taken on the apply thread).
-  std::mutex pending_mu_;
+  // Sync-thread state: logged proposals waiting for their COMMIT.
   std::deque<Txn> pending_;
-  // Proposals persisted at NEWLEADER, acknowledged after UPTODATE.
-  std::vector<sdk::Zxid> newleader_acks_;
 
   // Client requests waiting on the leader.
   std::mutex waiters_mu_;

@@ -660,9 +660,8 @@ void Leader::learner_closed(LearnerHandler& h) {
 }
 
 void Leader::ack(sdk::ServerId sid, Zxid zxid) {
-  // Counted on the apply thread, where commits happen in order; it need not wait for the
-  // log (an ack for a proposal not logged here yet is kept until it is).
-  peer_.services().sync.enqueue_apply([this, self = shared_from_this(), sid, zxid] {
+  // Counted on the sync thread, where commits happen in order.
+  peer_.services().sync.enqueue_action([this, self = shared_from_this(), sid, zxid] {
     {
       std::lock_guard lk(mu_);
       auto it = proposals_.find(zxid);
