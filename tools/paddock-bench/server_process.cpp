@@ -24,18 +24,28 @@ namespace paddock::bench {
 namespace fs = std::filesystem;
 
 std::string TargetSpec::label() const {
+  std::string scheme = tls ? "tls://" : "";
   switch (kind) {
-    case TargetKind::kExternal: return host + ":" + std::to_string(port);
-    case TargetKind::kPaddock: return "paddock/" + fs::path(config).stem().string();
+    case TargetKind::kExternal: return scheme + host + ":" + std::to_string(port);
+    case TargetKind::kPaddock: return scheme + "paddock/" + fs::path(config).stem().string();
     case TargetKind::kZooKeeper:
-      return config.empty() ? "zookeeper-3.8" : "zookeeper/" + fs::path(config).stem().string();
+      return scheme + (config.empty() ? "zookeeper-3.8" : "zookeeper/" + fs::path(config).stem().string());
   }
   return text;
 }
 
-TargetSpec parse_target(const std::string& text) {
+bool same_server(const TargetSpec& a, const TargetSpec& b) {
+  return a.managed() && a.kind == b.kind && a.config == b.config && a.tls != b.tls;
+}
+
+TargetSpec parse_target(const std::string& full_text) {
   TargetSpec t;
-  t.text = text;
+  t.text = full_text;
+  std::string text = full_text;
+  if (starts_with(text, "tls://")) {
+    t.tls = true;
+    text = text.substr(6);
+  }
   auto colon = text.find(':');
   std::string head = text.substr(0, colon);
   std::string rest = colon == std::string::npos ? "" : text.substr(colon + 1);
@@ -79,8 +89,18 @@ std::string default_zk_classpath() {
   return cp;
 }
 
+bool config_has_key(const std::string& config_text, const std::string& key) {
+  std::istringstream in(config_text);
+  for (std::string line; std::getline(in, line);) {
+    std::string t = trim(line);
+    auto eq = t.find('=');
+    if (!t.empty() && t[0] != '#' && eq != std::string::npos && trim(t.substr(0, eq)) == key) return true;
+  }
+  return false;
+}
+
 std::string rewrite_config(const std::string& source_text, TargetKind kind, int port,
-                           const std::string& data_dir) {
+                           const std::string& data_dir, int secure_port) {
   static const char* kReplaced[] = {"clientPort", "clientPortAddress", "dataDir", "dataLogDir",
                                     "maxClientCnxns", "paddock.logFile", "admin.enableServer",
                                     "secureClientPort", "secureClientPortAddress"};
@@ -105,6 +125,7 @@ std::string rewrite_config(const std::string& source_text, TargetKind kind, int 
       << "clientPortAddress=127.0.0.1\n"
       << "dataDir=" << data_dir << "\n"
       << "maxClientCnxns=0\n";
+  if (secure_port > 0) out << "secureClientPort=" << secure_port << "\nsecureClientPortAddress=127.0.0.1\n";
   if (kind == TargetKind::kZooKeeper) out << "admin.enableServer=false\n";
   return out.str();
 }
@@ -127,7 +148,10 @@ ManagedServer::ManagedServer(TargetSpec spec, LaunchSettings settings, std::stri
   fs::create_directories(data_dir_);
   port_ = free_port();
   std::string source = spec_.config.empty() ? std::string(kZkDefaultConfig) : read_file(spec_.config);
-  std::ofstream(config_path_) << rewrite_config(source, spec_.kind, port_, data_dir_);
+  if (config_has_key(source, "secureClientPort")) {
+    for (int i = 0; i < 10 && (secure_port_ == 0 || secure_port_ == port_); ++i) secure_port_ = free_port();
+  }
+  std::ofstream(config_path_) << rewrite_config(source, spec_.kind, port_, data_dir_, secure_port_);
   if (spec_.kind == TargetKind::kPaddock) {
     if (settings_.paddock_bin.empty()) settings_.paddock_bin = self_dir() + "/paddock";
     if (access(settings_.paddock_bin.c_str(), X_OK) != 0) {
@@ -142,6 +166,15 @@ ManagedServer::ManagedServer(TargetSpec spec, LaunchSettings settings, std::stri
       throw BenchError("/usr/share/java/zookeeper.jar missing (Debian package 'zookeeper')");
     }
   }
+}
+
+int ManagedServer::client_port(bool tls) const {
+  if (!tls) return port_;
+  if (secure_port_ <= 0) {
+    throw BenchError(spec_.label() + ": " + (spec_.config.empty() ? "the generated config" : spec_.config) +
+                     " has no secureClientPort to drive over TLS");
+  }
+  return secure_port_;
 }
 
 ManagedServer::~ManagedServer() {
