@@ -79,6 +79,9 @@ TargetSpec parse_target(const std::string& full_text) {
 
 std::string default_zk_classpath() {
   std::vector<std::string> parts = {"/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar"};
+  // NettyServerCnxnFactory (ZooKeeper's TLS client port) needs Netty's codec, which the jar's
+  // manifest Class-Path does not name (it names buffer, common, handler, transport).
+  if (fs::exists("/usr/share/java/netty-codec.jar")) parts.emplace_back("/usr/share/java/netty-codec.jar");
   // A log4j binding so the server's own log reaches its log file (optional).
   for (const char* jar : {"/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"}) {
     if (fs::exists(jar)) parts.emplace_back(jar);
