@@ -191,6 +191,85 @@ def test_compare_paddock_vs_paddock(bench, tmp_path):
     assert_png(png)
 
 
+# ------------------------------------------------------------------ native client, TLS
+
+MAKE_CERTS = servers.REPO / "tools" / "make-test-certs.sh"
+TLS_CONF = servers.REPO / "conf" / "tls.cfg"
+
+
+@pytest.fixture
+def tls_config(tmp_path):
+    """conf/tls.cfg with throwaway certificates (absolute paths); returns (config, certs dir)."""
+    if not (servers.build_dir() / "lib" / "paddock" / "plugins" / "paddock-transport-tls.so").exists():
+        pytest.skip("paddock-transport-tls.so not built")
+    certs = tmp_path / "certs"
+    subprocess.run([str(MAKE_CERTS), str(certs), "2"], check=True, capture_output=True, timeout=60)
+    text = TLS_CONF.read_text()
+    text = text.replace("certs/server.pem", str(certs / "server.pem"))
+    text = text.replace("certs/ca.pem", str(certs / "ca.pem"))
+    cfg = tmp_path / "tls.cfg"
+    cfg.write_text(text)
+    return cfg, certs
+
+
+@pytest.mark.targets("paddock")
+def test_native_client_every_op(target, make_server, bench, tmp_path):
+    srv = make_server("paddock")
+    out = tmp_path / "native.jsonl"
+    workloads = "create,setData,getData,exists,delete,mixed"
+    rc, stdout, stderr = bench("server", "--target", srv.hosts, "--client", "native",
+                               "--workloads", workloads, "--mix", "read=80,write=10,create=10",
+                               "--count", 200, "--duration", 5, "--warmup", 0.2, "--connections", 2,
+                               "--outstanding", 4, "--keys", 50, "--json", out)
+    assert rc == 0, f"{stdout}\n{stderr}"
+    recs = read_jsonl(out)
+    assert [r["workload"] for r in recs] == workloads.split(",")
+    for r in recs:
+        assert r["client"] == "native" and r["tls"] is False, r
+        assert_run(r, count=200)
+    assert srv.alive()
+
+
+def test_compare_tcp_vs_tls_port_of_one_paddock(bench, tls_config, tmp_path):
+    cfg, certs = tls_config
+    out, png = tmp_path / "tls.jsonl", tmp_path / "tls.png"
+    rc, stdout, stderr = bench("compare", "--a", f"paddock:{cfg}", "--b", f"tls://paddock:{cfg}",
+                               "--tls-ca", certs / "ca.pem", "--tls-cert", certs / "client-cert.pem",
+                               "--tls-key", certs / "client-key.pem",
+                               "--workloads", "setData,getData", "--rounds", 2, "--count", 200,
+                               "--duration", 5, "--warmup", 0.2, "--connections", 2,
+                               "--outstanding", 4, "--json", out, "--plot", png)
+    assert rc == 0, f"{stdout}\n{stderr}"
+    assert "one server" in stdout, stdout
+    recs = read_jsonl(out)
+    runs = [r for r in recs if r["type"] == "run"]
+    medians = [r for r in recs if r["type"] == "median_ratio"]
+    assert len(runs) == 8 and len(medians) == 2, recs
+    assert [r["side"] for r in runs] == ["A", "B"] * 4
+    for r in runs:
+        assert r["client"] == "native", r  # one client for both sides
+        assert r["tls"] is (r["side"] == "B"), r
+        assert_run(r, count=200)
+    assert runs[0]["target"] != runs[1]["target"] and runs[1]["target"].startswith("B tls://"), runs[:2]
+    for m in medians:
+        assert finite(m["ops_per_s"]) and m["ops_per_s"] > 0, m
+    assert_png(png)
+
+
+def test_tls_refusals_are_one_line(bench, tls_config):
+    cfg, certs = tls_config
+    # The C client has no TLS.
+    rc, _, stderr = bench("server", "--target", f"tls://paddock:{cfg}", "--client", "c", "--count", 10)
+    assert rc == 2 and "native" in stderr, stderr
+    # The server needs a client certificate (ssl.clientAuth=need).
+    rc, _, stderr = bench("server", "--target", f"tls://paddock:{cfg}", "--tls-ca", certs / "ca.pem",
+                          "--count", 10, "--warmup", 0, timeout=60)
+    assert rc == 2 and "tls://127.0.0.1:" in stderr, stderr
+    # A config without a secureClientPort has no TLS port to drive.
+    rc, _, stderr = bench("server", "--target", f"tls://paddock:{CONF}", "--count", 10)
+    assert rc == 2 and "secureClientPort" in stderr, stderr
+
+
 # ------------------------------------------------------------------ command line
 
 def test_bad_command_lines_fail_in_one_line(bench):

@@ -1,7 +1,10 @@
-// The load generator of the server-driving modes: C sessions of the real ZooKeeper C client
-// (libzookeeper-mt, asynchronous API), each keeping W requests outstanding. Every completion
-// callback records its latency and issues the next request, so the offered load is closed-loop
-// and bounded by an operation count and a time limit, whichever comes first.
+// The load generator of the server-driving modes: C sessions, each keeping W requests
+// outstanding. Every completion records its latency and issues the next request, so the offered
+// load is closed-loop and bounded by an operation count and a time limit, whichever comes first.
+// Two clients produce it: the real ZooKeeper C client (libzookeeper-mt, asynchronous API;
+// load_c.cpp) and paddock-bench's own native one (load_native.cpp: raw frames over TCP or TLS,
+// for servers the C client cannot reach, such as a TLS client port). Which one is a LoadConfig
+// field; the workloads, the bounds and the results are the same code for both (load_engine.hpp).
 #pragma once
 
 #include <array>
@@ -39,8 +42,25 @@ struct Workload {
 // `mix`, e.g. "read=90,write=10"). Throws BenchError.
 Workload make_workload(const std::string& name, const std::string& mix);
 
+enum class ClientKind { kC, kNative };
+const char* client_label(ClientKind kind);  // "c", "native"
+// "c" or "native"; throws BenchError.
+ClientKind parse_client(std::string_view name);
+
+// PEM files of the native client's TLS connections.
+struct TlsFiles {
+  std::string ca;    // certificates that vouch for the server; "" = the server is not verified
+  std::string cert;  // this client's certificate (for ssl.clientAuth=need); "" = none
+  std::string key;   // its private key ("" = in `cert`)
+};
+
 struct LoadConfig {
-  std::string hostport;            // 127.0.0.1:port
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string hostport() const { return host + ":" + std::to_string(port); }
+  ClientKind client = ClientKind::kC;
+  bool tls = false;                // native client only
+  TlsFiles tls_files;
   int connections = 4;
   int outstanding = 16;            // per connection
   int value_size = 100;
@@ -65,16 +85,16 @@ struct LoadResult {
   std::string error_summary() const;  // "NONODE x3, CONNECTIONLOSS x1"
 };
 
-struct Conn;
-struct Runner;
+struct Session;
+struct RunPlan;
 
-class ClientPool {
+// Sessions to one server and the runs over them. Made by make_load_client(); the subclasses
+// (C client, native client) only open sessions and carry requests.
+class LoadClient {
  public:
-  // Opens cfg.connections sessions; throws BenchError when they do not connect in time.
-  explicit ClientPool(LoadConfig cfg);
-  ~ClientPool();
-  ClientPool(const ClientPool&) = delete;
-  ClientPool& operator=(const ClientPool&) = delete;
+  virtual ~LoadClient();
+  LoadClient(const LoadClient&) = delete;
+  LoadClient& operator=(const LoadClient&) = delete;
 
   // Creates <base>, <base>/k, <base>/c and the key znodes (existing ones are fine).
   void prepare_keys(Progress* progress);
@@ -87,15 +107,28 @@ class ClientPool {
   std::string last_created() const;
   const LoadConfig& config() const { return cfg_; }
 
- private:
-  LoadResult execute(Runner& runner, int64_t count, double duration_s, Progress* progress);
+ protected:
+  explicit LoadClient(LoadConfig cfg);
+  // Sends the first request of every slot of every session (each completion sends the next).
+  virtual void start_run(RunPlan& plan) = 0;
+  // After the run: every slot retired (`drained`), or the drain bound passed.
+  virtual void end_run(RunPlan& plan, bool drained) = 0;
+
   LoadConfig cfg_;
-  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<Session*> sessions_;  // owned by the subclass, one per connection
   std::vector<std::string> key_paths_;
   std::string value_;
+
+ private:
+  LoadResult execute(RunPlan& plan, int64_t count, double duration_s, Progress* progress);
+  LoadResult run_fixed(const std::vector<std::string>& paths, Progress* progress);
   // Runs whose requests did not all complete stay alive until the sessions are closed.
-  std::vector<std::unique_ptr<Runner>> graveyard_;
+  std::vector<std::unique_ptr<RunPlan>> graveyard_;
   bool broken_ = false;  // a run left requests outstanding: no further run is trustworthy
 };
+
+// Opens cfg.connections sessions with the client cfg.client names; throws BenchError when they
+// do not connect in time (or TLS is asked of the C client).
+std::unique_ptr<LoadClient> make_load_client(const LoadConfig& cfg);
 
 }  // namespace paddock::bench

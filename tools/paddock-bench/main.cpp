@@ -19,12 +19,14 @@ const char* kUsage =
     "\n"
     "modes:\n"
     "  storage   drive storage plugins directly: log append with group commit, snapshot, recovery\n"
-    "  server    drive one server through the ZooKeeper C client: ops/s, latency, server CPU and RSS\n"
+    "  server    drive one server through the ZooKeeper C client or the native one (TCP or TLS):\n"
+    "            ops/s, latency, server CPU and RSS\n"
     "  memory    load N znodes: RSS per znode, snapshot size, restart to first read\n"
     "  compare   the same workloads against two targets in alternation, with A/B ratios\n"
     "\n"
     "targets: host:port (127.0.0.1 only), paddock:CONFIG (a copy on its own port and dataDir),\n"
-    "         zookeeper or zookeeper:CONFIG (Apache ZooKeeper 3.8 from Debian's package)\n";
+    "         zookeeper or zookeeper:CONFIG (Apache ZooKeeper 3.8 from Debian's package);\n"
+    "         tls://TARGET drives its TLS client port (--client native, --tls-ca/-cert/-key)\n";
 
 }  // namespace
 

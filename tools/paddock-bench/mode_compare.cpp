@@ -18,9 +18,9 @@ namespace {
 struct Side {
   std::string name;  // "A" / "B"
   TargetSpec spec;
-  std::unique_ptr<ManagedServer> server;
-  std::unique_ptr<ClientPool> pool;
-  std::string hostport;
+  std::shared_ptr<ManagedServer> server;  // shared by both sides when same_server()
+  std::unique_ptr<LoadClient> pool;
+  int port = 0;
   pid_t pid = -1;
   std::string label() const { return name + " " + spec.label(); }
 };
@@ -47,8 +47,8 @@ const Metric kMetrics[] = {
 
 int run_compare_mode(const std::vector<std::string>& args) {
   std::vector<OptionSpec> specs = {
-      {"a", "TARGET", "", "first target: paddock:CONFIG, zookeeper[:CONFIG] or host:port"},
-      {"b", "TARGET", "", "second target (ratios are A/B)"},
+      {"a", "TARGET", "", "first target: paddock:CONFIG, zookeeper[:CONFIG] or host:port; tls://TARGET for its TLS port"},
+      {"b", "TARGET", "", "second target (ratios are A/B); the same CONFIG as A, one of them tls://, is A's own server"},
   };
   for (auto& s : load_option_specs("setData,create,getData,mixed", "5", "3", "10")) specs.push_back(s);
   for (auto& s : common_option_specs()) specs.push_back(s);
@@ -74,25 +74,36 @@ int run_compare_mode(const std::vector<std::string>& args) {
   sides[0].spec = parse_target(opts.str("a"));
   sides[1].spec = parse_target(opts.str("b"));
   LaunchSettings launch = launch_settings_from(opts);
-  for (auto& s : sides) {
-    if (s.spec.managed()) {
-      s.server = std::make_unique<ManagedServer>(s.spec, launch, work.subdir("server-" + s.name));
+  for (int i = 0; i < 2; ++i) {
+    Side& s = sides[i];
+    if (i == 1 && same_server(sides[0].spec, s.spec)) {
+      s.server = sides[0].server;  // B is A's server through its other port
+      s.port = s.server->client_port(s.spec.tls);
+      s.pid = s.server->pid();
+    } else if (s.spec.managed()) {
+      s.server = std::make_shared<ManagedServer>(s.spec, launch, work.subdir("server-" + s.name));
+      s.port = s.server->client_port(s.spec.tls);
       auto p = out.progress("starting " + s.label());
       s.server->start();
       p->finish();
-      s.hostport = s.server->hostport();
       s.pid = s.server->pid();
     } else {
-      s.hostport = s.spec.host + ":" + std::to_string(s.spec.port);
+      s.port = s.spec.port;
       if (auto found = pid_listening_on(s.spec.port)) s.pid = *found;
     }
-    out.line(s.label() + " at " + s.hostport +
+    out.line(s.label() + " at " + (s.spec.tls ? "tls://" : "") + "127.0.0.1:" + std::to_string(s.port) +
              (s.pid > 0 ? " (PID " + std::to_string(s.pid) + ")" : " (PID unknown: no CPU / RSS figures)"));
   }
+  if (same_server(sides[0].spec, sides[1].spec)) {
+    out.line("A and B are one server: its plain and its TLS client port");
+  }
+  // One client for both sides, so only the targets differ.
+  ClientKind client = client_from(opts, sides[0].spec.tls || sides[1].spec.tls);
+  out.line("load client: " + std::string(client == ClientKind::kC ? "libzookeeper-mt (c)" : "native"));
   LoadConfig cfgs[2];
   for (int i = 0; i < 2; ++i) {
-    cfgs[i] = load_config_from(opts, sides[i].hostport, work.path() + "/client.log");
-    sides[i].pool = std::make_unique<ClientPool>(cfgs[i]);
+    cfgs[i] = load_config_from(opts, sides[i].port, sides[i].spec.tls, client, work.path() + "/client.log");
+    sides[i].pool = make_load_client(cfgs[i]);
     auto p = out.progress("preparing keys on " + sides[i].name);
     sides[i].pool->prepare_keys(p.get());
   }
@@ -185,8 +196,8 @@ int run_compare_mode(const std::vector<std::string>& args) {
   std::snprintf(title, sizeof title, "paddock-bench compare: %d x %d outstanding, %d-byte values, %g s per run",
                 cfgs[0].connections, cfgs[0].outstanding, cfgs[0].value_size, duration);
   maybe_plot(opts, title, {tput, lat, rat}, work.path(), out);
+  for (auto& s : sides) s.pool.reset();
   for (auto& s : sides) {
-    s.pool.reset();
     if (s.server) s.server->stop();
   }
   return failed ? 1 : 0;

@@ -84,11 +84,13 @@ int run_memory_mode(const std::vector<std::string>& args) {
   for (const auto& text : targets) {
     throw_if_interrupted();
     TargetSpec spec = parse_target(text);
+    if (spec.tls) throw BenchError("memory mode loads and probes plain client ports only (got " + text + ")");
     MemoryResult r;
     r.target = spec.label();
     r.znodes = znodes;
     std::unique_ptr<ManagedServer> server;
-    std::string hostport, data_dir;
+    int port = 0;
+    std::string data_dir;
     pid_t pid = -1;
     if (spec.managed()) {
       server = std::make_unique<ManagedServer>(spec, launch_settings_from(opts),
@@ -96,11 +98,11 @@ int run_memory_mode(const std::vector<std::string>& args) {
       auto p = out.progress("starting " + spec.label());
       server->start();
       p->finish();
-      hostport = server->hostport();
+      port = server->port();
       pid = server->pid();
       data_dir = server->data_dir();
     } else {
-      hostport = spec.host + ":" + std::to_string(spec.port);
+      port = spec.port;
       data_dir = opts.str("data-dir");
       if (opts.has("server-pid")) pid = static_cast<pid_t>(opts.integer("server-pid", 1));
       else if (auto found = pid_listening_on(spec.port)) pid = *found;
@@ -109,7 +111,7 @@ int run_memory_mode(const std::vector<std::string>& args) {
     if (pid > 0) r.rss_before_kb = sample_process(pid).rss_kb;
 
     LoadConfig cfg;
-    cfg.hostport = hostport;
+    cfg.port = port;
     cfg.connections = static_cast<int>(opts.integer("connections", 1));
     cfg.outstanding = static_cast<int>(opts.integer("outstanding", 1));
     cfg.value_size = static_cast<int>(opts.integer("value-size", 0));
@@ -118,7 +120,8 @@ int run_memory_mode(const std::vector<std::string>& args) {
     cfg.client_log = work.path() + "/client.log";
     std::string probe_path;
     {
-      ClientPool pool(cfg);
+      auto client = make_load_client(cfg);
+      LoadClient& pool = *client;
       pool.prepare_keys(nullptr);
       auto progress = out.progress("loading " + std::to_string(znodes) + " znodes into " + spec.label());
       LoadResult load = pool.run(make_workload("create", ""), znodes, load_timeout,

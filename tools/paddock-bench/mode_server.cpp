@@ -44,12 +44,27 @@ std::vector<OptionSpec> load_option_specs(const std::string& default_workloads,
       {"duration", "SECONDS", default_duration, "stop a run after this long"},
       {"warmup", "SECONDS", default_warmup, "unmeasured load before the first run (the JVM needs it)"},
       {"rounds", "R", default_rounds, "repeat every workload R times"},
+      {"client", "c|native", "", "load client: libzookeeper-mt (c) or paddock-bench's own (native; "
+                                 "TCP or TLS); default native for a tls:// target, else c"},
+      {"tls-ca", "FILE", "", "native client over TLS: PEM CA certificates that vouch for the server "
+                             "(unset: the server is not verified)"},
+      {"tls-cert", "FILE", "", "native client over TLS: PEM client certificate (ssl.clientAuth=need)"},
+      {"tls-key", "FILE", "", "native client over TLS: PEM private key of --tls-cert (default: in --tls-cert)"},
   };
 }
 
-LoadConfig load_config_from(const Options& opts, const std::string& hostport, const std::string& client_log) {
+ClientKind client_from(const Options& opts, bool any_tls) {
+  if (!opts.has("client")) return any_tls ? ClientKind::kNative : ClientKind::kC;
+  return parse_client(opts.str("client"));
+}
+
+LoadConfig load_config_from(const Options& opts, int port, bool tls, ClientKind client,
+                            const std::string& client_log) {
   LoadConfig cfg;
-  cfg.hostport = hostport;
+  cfg.port = port;
+  cfg.tls = tls;
+  cfg.client = client;
+  cfg.tls_files = {opts.str("tls-ca"), opts.str("tls-cert"), opts.str("tls-key")};
   cfg.connections = static_cast<int>(opts.integer("connections", 1));
   cfg.outstanding = static_cast<int>(opts.integer("outstanding", 1));
   cfg.value_size = static_cast<int>(opts.integer("value-size", 0));
@@ -95,7 +110,7 @@ double Measured::client_cpu_us_per_op() const {
   return client_cpu_s * 1e6 / static_cast<double>(load.ops);
 }
 
-Measured measure(ClientPool& pool, const Workload& w, int64_t count, double duration_s,
+Measured measure(LoadClient& pool, const Workload& w, int64_t count, double duration_s,
                  const std::string& tag, pid_t server_pid, const std::string& target_label,
                  Output& out, const std::string& progress_label) {
   Measured m;
@@ -139,6 +154,8 @@ JsonObject measured_json(const Measured& m, const std::string& mode, const LoadC
       .set("connections", cfg.connections)
       .set("outstanding", cfg.outstanding)
       .set("value_size", cfg.value_size)
+      .set("client", client_label(cfg.client))
+      .set("tls", cfg.tls)
       .set("ops", m.load.ops)
       .set("errors", m.load.errors)
       .set("elapsed_s", m.load.elapsed_s)
@@ -186,7 +203,7 @@ std::string measured_line(const Measured& m) {
   return line;
 }
 
-void warm_up(ClientPool& pool, const std::vector<Workload>& workloads, double seconds,
+void warm_up(LoadClient& pool, const std::vector<Workload>& workloads, double seconds,
              const std::string& label, Output& out) {
   if (seconds <= 0) return;
   auto progress = out.progress("warm-up " + label);
@@ -218,7 +235,7 @@ void maybe_plot(const Options& opts, const std::string& title, const std::vector
 
 int run_server_mode(const std::vector<std::string>& args) {
   std::vector<OptionSpec> specs = {
-      {"target", "TARGET", "", "host:port, paddock:CONFIG, zookeeper or zookeeper:CONFIG"},
+      {"target", "TARGET", "", "host:port, paddock:CONFIG, zookeeper or zookeeper:CONFIG; tls://TARGET for its TLS port"},
       {"server-pid", "PID", "", "PID of an external target (else found by its port when visible)"},
   };
   for (auto& s : load_option_specs("create,setData,getData,exists,mixed", "5", "1", "2")) specs.push_back(s);
@@ -240,20 +257,20 @@ int run_server_mode(const std::vector<std::string>& args) {
   Output out(opts.str("json"), opts.flag("quiet"));
   WorkDir work(opts.str("work-dir"), opts.flag("keep"));
   std::unique_ptr<ManagedServer> server;
-  std::string hostport;
+  int port = 0;
   pid_t pid = -1;
   std::string pid_source;
   if (spec.managed()) {
     if (on_tmpfs(work.path())) out.line("warning: " + work.path() + " is on tmpfs: fsync costs nothing there");
     server = std::make_unique<ManagedServer>(spec, launch_settings_from(opts), work.subdir("server"));
+    port = server->client_port(spec.tls);
     auto p = out.progress("starting " + spec.label());
     server->start();
     p->finish();
-    hostport = server->hostport();
     pid = server->pid();
     pid_source = "started by paddock-bench";
   } else {
-    hostport = spec.host + ":" + std::to_string(spec.port);
+    port = spec.port;
     if (opts.has("server-pid")) {
       pid = static_cast<pid_t>(opts.integer("server-pid", 1));
       pid_source = "--server-pid";
@@ -263,12 +280,13 @@ int run_server_mode(const std::vector<std::string>& args) {
     }
   }
   if (pid > 0 && !sample_process(pid).ok) throw BenchError("cannot read /proc/" + std::to_string(pid));
-  out.line("target " + spec.label() + " at " + hostport +
+  LoadConfig cfg = load_config_from(opts, port, spec.tls, client_from(opts, spec.tls), work.path() + "/client.log");
+  out.line("target " + spec.label() + " at " + std::string(spec.tls ? "tls://" : "") + cfg.hostport() +
            (pid > 0 ? " (server PID " + std::to_string(pid) + ", " + pid_source + ")"
                     : " (server PID unknown: no CPU / RSS figures; pass --server-pid)"));
 
-  LoadConfig cfg = load_config_from(opts, hostport, work.path() + "/client.log");
-  auto pool = std::make_unique<ClientPool>(cfg);
+  out.line("load client: " + std::string(cfg.client == ClientKind::kC ? "libzookeeper-mt (c)" : "native"));
+  auto pool = make_load_client(cfg);
   {
     auto p = out.progress("preparing " + std::to_string(cfg.keys) + " keys");
     pool->prepare_keys(p.get());

@@ -13,7 +13,7 @@
 
 #include "common.hpp"
 #include "paddock/sdk/jute.hpp"
-#include "paddock/sdk/types.hpp"
+#include "zk_wire.hpp"
 
 namespace paddock::bench {
 
@@ -71,12 +71,8 @@ bool recv_all(int fd, char* out, size_t len, int64_t deadline_ns) {
   return true;
 }
 
-// Sends one frame (length prefix added here) and reads one frame back.
-bool exchange(int fd, const std::string& payload, std::string& reply, int64_t deadline_ns) {
-  std::string frame;
-  jute::Writer w(frame);
-  w.write_int(static_cast<int32_t>(payload.size()));
-  w.write_raw(payload);
+// Sends one whole frame and reads one frame back (its payload).
+bool exchange(int fd, const std::string& frame, std::string& reply, int64_t deadline_ns) {
   if (!send_all(fd, frame, deadline_ns)) return false;
   char len_bytes[4];
   if (!recv_all(fd, len_bytes, 4, deadline_ns)) return false;
@@ -89,91 +85,64 @@ bool exchange(int fd, const std::string& payload, std::string& reply, int64_t de
 
 }  // namespace
 
+int tcp_connect(const std::string& host, int port, int timeout_ms, std::string* why) {
+  int64_t deadline = now_ns() + int64_t{timeout_ms} * 1000000;
+  auto fail = [&](const std::string& text) {
+    if (why != nullptr) *why = text;
+    return -1;
+  };
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return fail("not an IPv4 address: " + host);
+  Socket s;
+  s.fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s.fd_ < 0) return fail(std::string("socket: ") + std::strerror(errno));
+  int one = 1;
+  setsockopt(s.fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(s.fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno != EINPROGRESS) return fail(std::string("connect: ") + std::strerror(errno));
+    if (!wait_fd(s.fd_, POLLOUT, deadline)) return fail("connect: timed out");
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(s.fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return fail(std::string("connect: ") + std::strerror(err));
+  }
+  int fd = s.fd_;
+  s.fd_ = -1;
+  return fd;
+}
+
 ProbeResult probe_get_data(const std::string& host, int port, const std::string& path,
                            int timeout_ms) {
   ProbeResult res;
   int64_t deadline = now_ns() + int64_t{timeout_ms} * 1000000;
   Socket s;
-  s.fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (s.fd_ < 0) {
-    res.why = std::string("socket: ") + std::strerror(errno);
-    return res;
-  }
-  int one = 1;
-  setsockopt(s.fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    res.why = "not an IPv4 address: " + host;
-    return res;
-  }
-  if (::connect(s.fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno != EINPROGRESS) {
-      res.why = std::string("connect: ") + std::strerror(errno);
-      return res;
-    }
-    if (!wait_fd(s.fd_, POLLOUT, deadline)) {
-      res.why = "connect: timed out";
-      return res;
-    }
-    int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(s.fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-      res.why = std::string("connect: ") + std::strerror(err);
-      return res;
-    }
-  }
-  // ConnectRequest: protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly.
-  std::string req;
-  jute::Writer w(req);
-  w.write_int(0);
-  w.write_long(0);
-  w.write_int(10000);
-  w.write_long(0);
-  w.write_buffer(std::string(16, '\0'));
-  w.write_bool(false);
+  s.fd_ = tcp_connect(host, port, timeout_ms, &res.why);
+  if (s.fd_ < 0) return res;
   std::string reply;
-  if (!exchange(s.fd_, req, reply, deadline)) {
+  if (!exchange(s.fd_, wire::connect_request(10000), reply, deadline)) {
     res.why = "no session handshake";
     return res;
   }
-  {
-    jute::Reader r(reply);
-    r.read_int();                  // protocolVersion
-    int32_t timeout = r.read_int();
-    r.read_long();                 // sessionId
-    if (!r.ok() || timeout <= 0) {
-      res.why = "session refused";
-      return res;
-    }
+  auto session = wire::parse_connect_response(reply);
+  if (!session || session->timeout_ms <= 0) {
+    res.why = "session refused";
+    return res;
   }
-  // getData(path, watch=false) with xid 1.
-  req.clear();
-  w.write_int(1);
-  w.write_int(static_cast<int32_t>(sdk::OpCode::kGetData));
-  w.write_string(path);
-  w.write_bool(false);
-  if (!exchange(s.fd_, req, reply, deadline)) {
+  if (!exchange(s.fd_, wire::get_data_frame(1, path), reply, deadline)) {
     res.why = "no getData reply";
     return res;
   }
-  jute::Reader r(reply);
-  int32_t xid = r.read_int();
-  r.read_long();  // zxid
-  int32_t err = r.read_int();
-  if (!r.ok() || xid != 1) {
+  auto header = wire::parse_reply_header(reply);
+  if (!header || header->xid != 1) {
     res.why = "malformed getData reply";
     return res;
   }
   res.answered = true;
-  res.err = err;
+  res.err = header->err;
   // closeSession (xid 2) so probes do not leave sessions behind; the reply is not awaited long.
-  req.clear();
-  w.write_int(2);
-  w.write_int(static_cast<int32_t>(sdk::OpCode::kCloseSession));
-  exchange(s.fd_, req, reply, std::min<int64_t>(deadline, now_ns() + 1000000000LL));
+  exchange(s.fd_, wire::close_session_frame(2), reply, std::min<int64_t>(deadline, now_ns() + 1000000000LL));
   return res;
 }
 

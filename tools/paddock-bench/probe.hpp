@@ -14,6 +14,10 @@ struct ProbeResult {
   std::string why;        // when not answered: what failed
 };
 
+// A non-blocking TCP socket (TCP_NODELAY, close-on-exec) connected to host:port (IPv4), or -1
+// with the reason in *why.
+int tcp_connect(const std::string& host, int port, int timeout_ms, std::string* why);
+
 ProbeResult probe_get_data(const std::string& host, int port, const std::string& path,
                            int timeout_ms);
 

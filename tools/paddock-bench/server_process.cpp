@@ -24,18 +24,28 @@ namespace paddock::bench {
 namespace fs = std::filesystem;
 
 std::string TargetSpec::label() const {
+  std::string scheme = tls ? "tls://" : "";
   switch (kind) {
-    case TargetKind::kExternal: return host + ":" + std::to_string(port);
-    case TargetKind::kPaddock: return "paddock/" + fs::path(config).stem().string();
+    case TargetKind::kExternal: return scheme + host + ":" + std::to_string(port);
+    case TargetKind::kPaddock: return scheme + "paddock/" + fs::path(config).stem().string();
     case TargetKind::kZooKeeper:
-      return config.empty() ? "zookeeper-3.8" : "zookeeper/" + fs::path(config).stem().string();
+      return scheme + (config.empty() ? "zookeeper-3.8" : "zookeeper/" + fs::path(config).stem().string());
   }
   return text;
 }
 
-TargetSpec parse_target(const std::string& text) {
+bool same_server(const TargetSpec& a, const TargetSpec& b) {
+  return a.managed() && a.kind == b.kind && a.config == b.config && a.tls != b.tls;
+}
+
+TargetSpec parse_target(const std::string& full_text) {
   TargetSpec t;
-  t.text = text;
+  t.text = full_text;
+  std::string text = full_text;
+  if (starts_with(text, "tls://")) {
+    t.tls = true;
+    text = text.substr(6);
+  }
   auto colon = text.find(':');
   std::string head = text.substr(0, colon);
   std::string rest = colon == std::string::npos ? "" : text.substr(colon + 1);
@@ -69,6 +79,9 @@ TargetSpec parse_target(const std::string& text) {
 
 std::string default_zk_classpath() {
   std::vector<std::string> parts = {"/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar"};
+  // NettyServerCnxnFactory (ZooKeeper's TLS client port) needs Netty's codec, which the jar's
+  // manifest Class-Path does not name (it names buffer, common, handler, transport).
+  if (fs::exists("/usr/share/java/netty-codec.jar")) parts.emplace_back("/usr/share/java/netty-codec.jar");
   // A log4j binding so the server's own log reaches its log file (optional).
   for (const char* jar : {"/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"}) {
     if (fs::exists(jar)) parts.emplace_back(jar);
@@ -79,8 +92,18 @@ std::string default_zk_classpath() {
   return cp;
 }
 
-std::string rewrite_config(const std::string& source_text, int port,
-                           const std::string& data_dir) {
+bool config_has_key(const std::string& config_text, const std::string& key) {
+  std::istringstream in(config_text);
+  for (std::string line; std::getline(in, line);) {
+    std::string t = trim(line);
+    auto eq = t.find('=');
+    if (!t.empty() && t[0] != '#' && eq != std::string::npos && trim(t.substr(0, eq)) == key) return true;
+  }
+  return false;
+}
+
+std::string rewrite_config(const std::string& source_text, TargetKind kind, int port,
+                           const std::string& data_dir, int secure_port) {
   static const char* kReplaced[] = {"clientPort", "clientPortAddress", "dataDir", "dataLogDir",
                                     "maxClientCnxns", "paddock.logFile", "admin.enableServer",
                                     "secureClientPort", "secureClientPortAddress"};
@@ -108,6 +131,7 @@ std::string rewrite_config(const std::string& source_text, int port,
       // Both servers run without their AdminServer: no HTTP port to collide on, and the
       // same work on both sides.
       << "admin.enableServer=false\n";
+  if (secure_port > 0) out << "secureClientPort=" << secure_port << "\nsecureClientPortAddress=127.0.0.1\n";
   return out.str();
 }
 
@@ -129,7 +153,10 @@ ManagedServer::ManagedServer(TargetSpec spec, LaunchSettings settings, std::stri
   fs::create_directories(data_dir_);
   port_ = free_port();
   std::string source = spec_.config.empty() ? std::string(kZkDefaultConfig) : read_file(spec_.config);
-  std::ofstream(config_path_) << rewrite_config(source, port_, data_dir_);
+  if (config_has_key(source, "secureClientPort")) {
+    for (int i = 0; i < 10 && (secure_port_ == 0 || secure_port_ == port_); ++i) secure_port_ = free_port();
+  }
+  std::ofstream(config_path_) << rewrite_config(source, spec_.kind, port_, data_dir_, secure_port_);
   if (spec_.kind == TargetKind::kPaddock) {
     if (settings_.paddock_bin.empty()) settings_.paddock_bin = self_dir() + "/paddock";
     if (access(settings_.paddock_bin.c_str(), X_OK) != 0) {
@@ -144,6 +171,15 @@ ManagedServer::ManagedServer(TargetSpec spec, LaunchSettings settings, std::stri
       throw BenchError("/usr/share/java/zookeeper.jar missing (Debian package 'zookeeper')");
     }
   }
+}
+
+int ManagedServer::client_port(bool tls) const {
+  if (!tls) return port_;
+  if (secure_port_ <= 0) {
+    throw BenchError(spec_.label() + ": " + (spec_.config.empty() ? "the generated config" : spec_.config) +
+                     " has no secureClientPort to drive over TLS");
+  }
+  return secure_port_;
 }
 
 ManagedServer::~ManagedServer() {

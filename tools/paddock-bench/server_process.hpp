@@ -15,6 +15,7 @@ enum class TargetKind { kExternal, kPaddock, kZooKeeper };
 
 struct TargetSpec {
   TargetKind kind = TargetKind::kExternal;
+  bool tls = false;    // written tls://...: driven through a TLS port (native client only)
   std::string text;    // as given
   std::string host;    // external only
   int port = 0;        // external only
@@ -23,8 +24,13 @@ struct TargetSpec {
   bool managed() const { return kind != TargetKind::kExternal; }
 };
 
-// "host:port", "paddock:CFG", "zookeeper" or "zookeeper:CFG". Throws BenchError.
+// "host:port", "paddock:CFG", "zookeeper" or "zookeeper:CFG", each optionally behind "tls://"
+// (the TLS client port: host:port is a TLS port; a started server's is its secureClientPort).
+// Throws BenchError.
 TargetSpec parse_target(const std::string& text);
+// True when compare's two targets are one server: the same started config, once through its
+// plain port and once through its TLS port (so both ports are measured on one process).
+bool same_server(const TargetSpec& a, const TargetSpec& b);
 
 struct LaunchSettings {
   std::string paddock_bin;         // default: paddock next to paddock-bench
@@ -36,10 +42,13 @@ struct LaunchSettings {
 std::string default_zk_classpath();
 
 // The config a managed target runs with: `source` (zoo.cfg syntax) with clientPort,
-// clientPortAddress, dataDir, dataLogDir and maxClientCnxns replaced, and the AdminServer off
+// clientPortAddress, dataDir, dataLogDir and maxClientCnxns replaced, and secureClientPort too:
+// `secure_port` > 0 serves TLS there on 127.0.0.1, 0 drops it; the AdminServer is off
 // (admin.enableServer=false). Exposed for tests.
-std::string rewrite_config(const std::string& source_text, int port,
-                           const std::string& data_dir);
+std::string rewrite_config(const std::string& source_text, TargetKind kind, int port,
+                           const std::string& data_dir, int secure_port = 0);
+// True when `config_text` sets `key` (zoo.cfg syntax, comments ignored).
+bool config_has_key(const std::string& config_text, const std::string& key);
 
 class ManagedServer {
  public:
@@ -60,6 +69,11 @@ class ManagedServer {
 
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
+  // The TLS client port: > 0 when the source config had a secureClientPort (moved to a free
+  // port on 127.0.0.1, beside the plain one), else 0.
+  int secure_port() const { return secure_port_; }
+  // The port a target spec drives: the TLS one for tls://. Throws when there is none.
+  int client_port(bool tls) const;
   const std::string& host() const { return host_; }
   std::string hostport() const { return host_ + ":" + std::to_string(port_); }
   const std::string& data_dir() const { return data_dir_; }
@@ -80,6 +94,7 @@ class ManagedServer {
   std::string log_path_;
   std::string host_ = "127.0.0.1";
   int port_ = 0;
+  int secure_port_ = 0;
   pid_t pid_ = -1;
   double spawned_at_ = 0;
 };
