@@ -12,9 +12,10 @@ BUILD_PACKAGES := g++ cmake make pkg-config libboost-dev libboost-filesystem-dev
   libgtest-dev googletest libzookeeper-mt-dev libedit-dev libcpp-httplib-dev nlohmann-json3-dev
 # Tests: kazoo and pytest for Debian's own python3, the reference ZooKeeper 3.8 server and
 # its C client (cli_mt), netcat for four-letter words, openssl for test certificates, gnuplot
-# for the benchmark tool's plots.
+# for the benchmark tool's plots, curl for the AdminServer, iproute2 for the partition tests
+# (network namespaces).
 TEST_PACKAGES := python3 python3-kazoo python3-pytest zookeeper zookeeper-bin \
-  netcat-openbsd default-jre-headless openssl gnuplot-nox curl
+  netcat-openbsd default-jre-headless openssl gnuplot-nox curl iproute2
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
