@@ -28,6 +28,7 @@
 #include <boost/asio/write.hpp>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -620,7 +621,35 @@ class TlsConnection final : public sdk::Connection,
       }
     }
     write_in_flight_ = true;
-    write_next(0);
+    write_next(encrypt_ahead());
+  }
+
+  // With records per send(), encrypts every buffer but the last straight into the TLS engine's
+  // outgoing buffer while it has room for them; each still gets records of its own. The async
+  // write of the next buffer then sends all of that ciphertext with its own, in one socket
+  // write, instead of one socket write (and one completion) per reply. Returns the index of
+  // the first buffer left to the async writes.
+  size_t encrypt_ahead() {
+    // A TLS record adds at most this much to its at most 16 KiB of data (header, MAC or tag,
+    // IV, padding), whichever cipher was agreed.
+    constexpr size_t kRecordOverhead = 512;
+    constexpr size_t kMaxRecordData = 16384;
+    SSL* ssl = stream_.native_handle();
+    BIO* out = SSL_get_wbio(ssl);
+    size_t i = 0;
+    for (; i + 1 < write_buffers_.size(); ++i) {
+      const asio::const_buffer b = write_buffers_[i];
+      const size_t need = b.size() + (b.size() / kMaxRecordData + 1) * kRecordOverhead;
+      if (out == nullptr || BIO_ctrl_get_write_guarantee(out) < need) break;
+      ERR_clear_error();
+      const int n = SSL_write(ssl, b.data(), static_cast<int>(b.size()));
+      if (n <= 0) break;  // the async write retries this very buffer and reports any error
+      if (static_cast<size_t>(n) < b.size()) {
+        write_buffers_[i] = b + static_cast<size_t>(n);  // the rest goes the usual way
+        break;
+      }
+    }
+    return i;
   }
 
   // Writes write_buffers_[index] and, when it is done, the next one.

@@ -220,7 +220,7 @@ def test_native_client_every_op(target, make_server, bench, tmp_path):
     rc, stdout, stderr = bench("server", "--target", srv.hosts, "--client", "native",
                                "--workloads", workloads, "--mix", "read=80,write=10,create=10",
                                "--count", 200, "--duration", 5, "--warmup", 0.2, "--connections", 2,
-                               "--outstanding", 4, "--keys", 50, "--json", out)
+                               "--outstanding", 4, "--keys", 50, "--json", out, timeout=120)
     assert rc == 0, f"{stdout}\n{stderr}"
     recs = read_jsonl(out)
     assert [r["workload"] for r in recs] == workloads.split(",")
@@ -238,7 +238,7 @@ def test_compare_tcp_vs_tls_port_of_one_paddock(bench, tls_config, tmp_path):
                                "--tls-key", certs / "client-key.pem",
                                "--workloads", "setData,getData", "--rounds", 2, "--count", 200,
                                "--duration", 5, "--warmup", 0.2, "--connections", 2,
-                               "--outstanding", 4, "--json", out, "--plot", png)
+                               "--outstanding", 4, "--json", out, "--plot", png, timeout=120)
     assert rc == 0, f"{stdout}\n{stderr}"
     assert "one server" in stdout, stdout
     recs = read_jsonl(out)
