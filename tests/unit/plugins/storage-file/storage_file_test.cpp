@@ -661,13 +661,13 @@ TEST_F(StorageFileTest, OsErrorsNameTheFileAndTheReason) {
 // ---------------------------------------------------------------------------------------------
 // Interoperability with Apache ZooKeeper 3.8
 
-// Data written by a real ZooKeeper 3.8.0 server (tests/unit/plugins/storage-file/data/zk38,
+// Data written by a real ZooKeeper 3.8.0 server (tests/unit/plugins/storage-file/fixtures/zk38,
 // log padding trimmed): a createSession, creates under /paddock, a setData, a delete and a
 // closeSession, then a restart snapshot.
 TEST_F(StorageFileTest, ReadsDataWrittenByZooKeeper) {
   const fs::path data = fs::path(env_or("PADDOCK_SOURCE_DIR", "")) /
-                        "tests/unit/plugins/storage-file/data/zk38";
-  const fs::path src = fs::exists(data) ? data : fs::path(PADDOCK_STORAGE_FILE_TEST_DATA) / "zk38";
+                        "tests/unit/plugins/storage-file/fixtures/zk38";
+  const fs::path src = fs::exists(data) ? data : fs::path(PADDOCK_STORAGE_FILE_FIXTURES) / "zk38";
   ASSERT_TRUE(fs::exists(src / "version-2")) << src;
   fs::copy(src, root_ / "data", fs::copy_options::recursive);
   auto& s = reopen();
