@@ -39,6 +39,13 @@ def mntr(member):
                 if "\t" in line)
 
 
+def start_observers(ens):
+    """Starts both observers and waits until each observes again."""
+    ens.start(*OBSERVERS)
+    for sid in OBSERVERS:
+        ens.wait_mode(sid, "observer", timeout=20)
+
+
 def write_fails(client, path, within=6.0):
     """True if a create through `client` does not succeed within `within` seconds."""
     try:
@@ -145,10 +152,7 @@ def test_observers_are_never_part_of_a_quorum(make_ensemble):
         assert ens.leader() == 69
     finally:
         w.stop()
-    for sid in OBSERVERS:
-        ens.start(sid)
-    for sid in OBSERVERS:
-        ens.wait_mode(sid, "observer", timeout=20)
+    start_observers(ens)
     obs = ens.client([1])
     obs.create("/obs/before", b"")
     ens.kill(56)
@@ -208,10 +212,7 @@ def test_leader_change_does_not_need_observers(make_ensemble):
     ens.kill(69)
     new = ens.wait_leader(timeout=30, sids=[56, 49])
     assert new == 56
-    for sid in OBSERVERS:
-        ens.start(sid)
-    for sid in OBSERVERS:
-        ens.wait_mode(sid, "observer", timeout=20)
+    start_observers(ens)
     obs = ens.client([1])
     obs.create("/epoch2", b"after the change")
     tree = assert_converged(ens)
